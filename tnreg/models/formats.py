@@ -1,0 +1,237 @@
+"""Standard dense-core formats as tensor networks: Tucker, tensor train, hierarchical Tucker.
+
+Vocabulary
+----------
+core
+    A tensor with three or more indices (Tucker's core, a TT core, an HT transfer tensor),
+    unlike the matrices of product pooling.
+mode index
+    The open index of mode n, labelled by the int n; it sits on exactly one tensor. Evaluating at
+    a batch of multi-indices gathers that tensor along the mode axis, which turns every mode
+    index into one batch hyperedge; the planned contraction is built once per batch size.
+
+All formats are :class:`NetworkModel` instances and share the interface of
+:class:`~tnreg.models.HierarchicalTensorFactorization`: ``forward``, ``forward_sensing``,
+``to_dense``, ``tree``, ``network``, ``tensors()`` and ``ensemble``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import networkx as nx
+import torch
+from torch import nn
+
+from tnreg import trees
+from tnreg.contract import ContractionPlan, plan
+from tnreg.models import base
+from tnreg.models.gather import check_indices
+from tnreg.network import TensorNetwork
+from tnreg.typing import Node
+
+__all__ = ["HierarchicalTucker", "NetworkModel", "TensorTrain", "Tucker"]
+
+_E, _B = "ensemble", "batch"
+
+
+class NetworkModel(nn.Module):
+    """A trainable tensor network: one Gaussian-initialized parameter per tensor.
+
+    Parameters
+    ----------
+    network
+        Open indices must be the modes ``0..N-1``, each on exactly one tensor.
+    tree
+        The mode tree that analysis reads (for display and node-wise reports).
+    ensemble, init_std, seed, dtype, device
+        As for :class:`~tnreg.models.HierarchicalTensorFactorization`.
+    """
+
+    def __init__(
+        self,
+        network: TensorNetwork,
+        tree: nx.DiGraph,
+        *,
+        ensemble: int | None = None,
+        init_std: float | Sequence[float] = 1e-2,
+        seed: int | Sequence[int] | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.tree = tree
+        self.ensemble = ensemble
+        self.members = 1 if ensemble is None else ensemble
+        self.dims = tuple(network.size_dict[n] for n in network.output)
+        if network.output != tuple(range(len(self.dims))):
+            raise ValueError(
+                f"open indices must be the modes 0..N-1 in order; got {network.output!r}"
+            )
+        self._names = list(network.tensors)
+        self._mode_axis = self._find_mode_axes()
+        stds = base.member_values(init_std, self.members, "init_std")
+        seeds = base.member_seeds(seed, self.members)
+        shapes = network.shapes()
+        per_member = []
+        for std, s in zip(stds, seeds):
+            gen = None if s is None else torch.Generator().manual_seed(s)
+            per_member.append(
+                [torch.randn(sh, generator=gen, dtype=torch.float64) * std for sh in shapes]
+            )
+        self.params = nn.ParameterList(
+            nn.Parameter(torch.stack([m[i] for m in per_member]).to(dtype=dtype, device=device))
+            for i in range(len(shapes))
+        )
+        self._plans: dict[tuple[str, int], ContractionPlan] = {}
+
+    def _find_mode_axes(self) -> dict[int, tuple[int, int]]:
+        where: dict[int, tuple[int, int]] = {}
+        for t, idx in enumerate(self.network.inputs):
+            for axis, label in enumerate(idx):
+                if label in self.network.output:
+                    if label in where:
+                        raise ValueError(f"mode {label!r} sits on two tensors; each mode needs one")
+                    where[label] = (t, axis)
+        return where
+
+    @property
+    def order(self) -> int:
+        """Number of modes N."""
+        return len(self.dims)
+
+    @property
+    def num_matrices(self) -> int:
+        """Trainable tensors: the end tensor's degree of homogeneity."""
+        return len(self.params)
+
+    def tensors(self) -> dict[Node, torch.Tensor]:
+        """Tensors of :attr:`network` with a leading ensemble axis, by tensor name."""
+        return dict(zip(self._names, self.params))
+
+    def _plan(self, kind: str, batch: int) -> ContractionPlan:
+        key = (kind, batch)
+        if key not in self._plans:
+            inputs = [(_E, *idx) for idx in self.network.inputs]
+            sizes = {**self.network.size_dict, _E: self.members}
+            if kind != "dense":
+                sizes[_B] = batch
+            if kind == "gather":
+                inputs = [tuple(_B if i in self._mode_axis else i for i in idx) for idx in inputs]
+                output = (_E, _B)
+            elif kind == "sensing":
+                inputs += [(_B, n) for n in range(self.order)]
+                output = (_E, _B)
+            else:
+                output = (_E, *self.network.output)
+            self._plans[key] = plan((tuple(inputs), output, sizes))
+        return self._plans[key]
+
+    def forward(self, indices: torch.Tensor) -> torch.Tensor:
+        """Entries at a (B, N) batch of multi-indices; shape (B,) or (E, B)."""
+        indices = check_indices(indices, self.dims)
+        arrays = list(self.params)
+        for n, (t, axis) in self._mode_axis.items():
+            arrays[t] = arrays[t].index_select(axis + 1, indices[:, n])
+        return self._finish(self._plan("gather", indices.shape[0])(*arrays))
+
+    def forward_sensing(self, vectors: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        """<W, x_0 ⊗ ... ⊗ x_{N-1}>: one (B, d_n) tensor per mode, or (B, N, d)."""
+        xs = list(vectors.unbind(1)) if isinstance(vectors, torch.Tensor) else list(vectors)
+        if len(xs) != self.order or any(
+            x.ndim != 2 or x.shape[1] != d or x.shape[0] != xs[0].shape[0]
+            for x, d in zip(xs, self.dims)
+        ):
+            raise ValueError(
+                f"expected {self.order} sensing vectors of shapes (batch, d_n) with d = "
+                f"{self.dims}; got {[tuple(x.shape) for x in xs]}"
+            )
+        return self._finish(self._plan("sensing", xs[0].shape[0])(*self.params, *xs))
+
+    def to_dense(self, *, max_entries: int = base.DEFAULT_MAX_DENSE) -> torch.Tensor:
+        """The whole end tensor, shape dims (or (E, *dims)); refuses above ``max_entries``."""
+        base.check_dense_size((self.members, *self.dims), max_entries)
+        return self._finish(self._plan("dense", 0)(*self.params))
+
+    def _finish(self, out: torch.Tensor) -> torch.Tensor:
+        return out[0] if self.ensemble is None else out
+
+    def extra_repr(self) -> str:
+        return f"{self.network!r}, ensemble={self.ensemble}"
+
+
+def _ranks(ranks, keys: list, what: str) -> dict:
+    if isinstance(ranks, int) and not isinstance(ranks, bool):
+        out = dict.fromkeys(keys, ranks)
+    elif isinstance(ranks, Mapping):
+        out = {k: ranks.get(k) for k in keys}
+    else:
+        seq = list(ranks)
+        if len(seq) != len(keys):
+            raise ValueError(f"{what} needs {len(keys)} ranks; got {len(seq)}: {seq!r}")
+        out = dict(zip(keys, seq))
+    for k, r in out.items():
+        if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+            raise ValueError(f"{what} rank at {k!r} must be a positive int; got {r!r}")
+    return out
+
+
+class Tucker(NetworkModel):
+    """Tucker format: a core (R_0, ..., R_{N-1}) and one factor (d_n, R_n) per mode."""
+
+    def __init__(self, order: int, dims: int | Sequence[int], ranks, **kwargs) -> None:
+        tree = trees.star(order)
+        dims = base.resolve_dims(dims, order)
+        r = _ranks(ranks, list(range(order)), "Tucker")
+        net = TensorNetwork()
+        net.add_tensor("core", [("r", n) for n in range(order)], {("r", n): r[n] for n in r})
+        for n in range(order):
+            net.add_tensor(("factor", n), (n, ("r", n)), {n: dims[n]})
+        net.set_output(tuple(range(order)))
+        super().__init__(net, tree, **kwargs)
+
+
+class TensorTrain(NetworkModel):
+    """Tensor train (MPS): cores (r_{n-1}, d_n, r_n) with open ends; ranks: N - 1 bonds."""
+
+    def __init__(self, order: int, dims: int | Sequence[int], ranks, **kwargs) -> None:
+        tree = trees.caterpillar(order)
+        dims = base.resolve_dims(dims, order)
+        r = _ranks(ranks, list(range(order - 1)), "TensorTrain")
+        net = TensorNetwork()
+        for n in range(order):
+            idx = ([("bond", n - 1)] if n else []) + [n] + ([("bond", n)] if n < order - 1 else [])
+            sizes = {n: dims[n], **{("bond", b): r[b] for b in r}}
+            net.add_tensor(("core", n), idx, {i: sizes[i] for i in idx})
+        net.set_output(tuple(range(order)))
+        super().__init__(net, tree, **kwargs)
+
+
+class HierarchicalTucker(NetworkModel):
+    """Hierarchical Tucker: leaf bases (d_n, R_n) and transfer tensors at interior nodes.
+
+    The transfer tensor of a non-root node v has indices (R_c for each child c, R_v); the root's
+    has only its children's. ``ranks``: an int or a dict over non-root nodes.
+    """
+
+    def __init__(self, tree: nx.DiGraph, dims: int | Sequence[int], ranks, **kwargs) -> None:
+        tree = trees.from_digraph(tree)
+        top = trees.root(tree)
+        dims = base.resolve_dims(dims, trees.order(tree))
+        nodes = [v for v in trees.postorder(tree) if v != top]
+        r = _ranks(ranks, nodes, "HierarchicalTucker")
+        net = TensorNetwork()
+        for v in [*nodes, top]:
+            kids = list(tree.successors(v))
+            own = [("r", v)] if v != top else []
+            if kids:
+                idx = [("r", c) for c in kids] + own
+                net.add_tensor(
+                    ("transfer", v), idx, {("r", c): r[c] for c in [*kids, *([v] if own else [])]}
+                )
+            else:
+                mode = tree.nodes[v]["mode"]
+                net.add_tensor(("basis", v), [mode, *own], {mode: dims[mode], ("r", v): r[v]})
+        net.set_output(tuple(range(len(dims))))
+        super().__init__(net, tree, **kwargs)

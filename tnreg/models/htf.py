@@ -1,0 +1,490 @@
+"""Hierarchical tensor factorization (product pooling) on any mode tree, and its special cases.
+
+Vocabulary
+----------
+node matrix M_v
+    One per node of the mode tree: leaf n: (d_n, R_Pa(n)); interior non-root v: (R_v, R_Pa(v));
+    root: (R_root, 1), the linear output layer (trainable, or fixed to ones as in the CP paper).
+    With depth L the node matrix is a product of L trainable matrices (deep variants).
+end tensor
+    T^{leaf n} = M_n; T^v[..., r] = sum_r' M_v[r', r] * prod_{c in C(v)} T^c[..., r'];
+    W = T^root[..., 0] (Razin, Maman & Cohen 2022; DESIGN.md section 2).
+width R_v
+    The number of channels at an interior node (for CP, the number of components).
+
+Every tensor carries a leading ensemble axis of size E (E = 1 for a single model); see
+:mod:`tnreg.models.base`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import networkx as nx
+import torch
+from torch import nn
+
+from tnreg import trees
+from tnreg.models import base
+from tnreg.models.gather import IndexPlan, check_indices, plan_indices
+from tnreg.typing import Node
+
+__all__ = ["CP", "HierarchicalTensorFactorization", "deep_matrix_factorization"]
+
+OUTPUTS = ("trainable", "ones")
+
+
+def resolve_widths(tree: nx.DiGraph, widths) -> dict[Node, int]:
+    """Width of every interior node from an int, a per-level list (root first) or a dict."""
+    interior = [v for v in trees.postorder(tree) if tree.out_degree(v)]
+    if isinstance(widths, int) and not isinstance(widths, bool):
+        out = dict.fromkeys(interior, widths)
+    elif isinstance(widths, Mapping):
+        missing = [v for v in interior if v not in widths]
+        extra = [v for v in widths if v not in interior]
+        if missing or extra:
+            raise ValueError(
+                f"widths must give one width per interior node; missing {missing!r}, "
+                f"not interior nodes {extra!r}"
+            )
+        out = {v: widths[v] for v in interior}
+    elif isinstance(widths, Sequence) and not isinstance(widths, str):
+        levels = {v: trees.depth(tree, v) for v in interior}
+        need = max(levels.values()) + 1
+        if len(widths) != need:
+            raise ValueError(
+                f"a per-level widths list needs {need} entries (root level first) for this "
+                f"tree of interior depth {need - 1}; got {len(widths)}: {list(widths)!r}"
+            )
+        out = {v: widths[levels[v]] for v in interior}
+    else:
+        raise TypeError(
+            f"widths must be an int, a per-level list or a dict by node; got {widths!r}"
+        )
+    for v, w in out.items():
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValueError(f"width of node {v!r} must be a positive int; got {w!r}")
+    return out
+
+
+def _resolve_depth(tree: nx.DiGraph, depth, nodes: list[Node]) -> dict[Node, int]:
+    given = depth if isinstance(depth, Mapping) else dict.fromkeys(nodes, depth)
+    unknown = [v for v in given if v not in tree]
+    if unknown:
+        raise ValueError(f"depth given for nodes not in the tree: {unknown!r}")
+    out = {v: given.get(v, 1) for v in nodes}
+    for v, d in out.items():
+        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            raise ValueError(f"depth must be an int >= 1 (matrices per node); node {v!r}: {d!r}")
+    return out
+
+
+class HierarchicalTensorFactorization(nn.Module):
+    """Product-pooling tensor factorization on a mode tree (HTF; CP on the star tree).
+
+    Parameters
+    ----------
+    tree
+        The mode tree (order >= 2), e.g. :func:`tnreg.trees.balanced`.
+    dims
+        Mode sizes: one int for all modes or one per mode.
+    widths
+        Channels per interior node: an int, a per-level list (root level first) or a dict.
+    depth
+        Matrices per node matrix (deep variants): an int or a dict by node (default 1).
+    output
+        ``"trainable"`` (a learned (R_root, 1) output layer) or ``"ones"`` (fixed, plain CP).
+    ensemble
+        ``None`` for one model, or K for K independent members in one contraction.
+    init_std
+        Std of the Gaussian init of every trainable matrix (one value or one per member).
+    seed
+        Seed of member 0 (member k uses ``seed + k``) or one seed per member.
+    balanced
+        Rescale each local component's vectors to equal norms after init (end tensor kept).
+    target_norm
+        Rescale the end tensor to this Frobenius norm after init (without densifying).
+    dtype, device
+        Of the parameters.
+
+    Examples
+    --------
+    >>> model = HierarchicalTensorFactorization(trees.balanced(4), 3, 5, seed=0)
+    >>> model(torch.tensor([[0, 1, 2, 0], [2, 2, 2, 2]])).shape
+    torch.Size([2])
+    """
+
+    def __init__(
+        self,
+        tree: nx.DiGraph,
+        dims: int | Sequence[int],
+        widths: int | Sequence[int] | Mapping[Node, int],
+        *,
+        depth: int | Mapping[Node, int] = 1,
+        output: str = "trainable",
+        ensemble: int | None = None,
+        init_std: float | Sequence[float] = 1e-2,
+        seed: int | Sequence[int] | None = None,
+        balanced: bool = False,
+        target_norm: float | Sequence[float] | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.tree = trees.from_digraph(tree)
+        top = trees.root(self.tree)
+        if self.tree.out_degree(top) == 0:
+            raise ValueError("a factorization needs a tree of order >= 2; got a single mode")
+        if output not in OUTPUTS:
+            raise ValueError(f"unknown output={output!r}; valid options: {list(OUTPUTS)}")
+        if ensemble is not None and (
+            isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1
+        ):
+            raise ValueError(f"ensemble must be None or a positive int; got {ensemble!r}")
+        self.dims = base.resolve_dims(dims, trees.order(self.tree))
+        self.widths = resolve_widths(self.tree, widths)
+        self.output = output
+        self.ensemble = ensemble
+        self.members = 1 if ensemble is None else ensemble
+        nodes = trees.postorder(self.tree)
+        self._root = top
+        self._schedule = [
+            (v, list(self.tree.successors(v))) for v in nodes if self.tree.out_degree(v)
+        ]
+        self._trained = [v for v in nodes if v != top or output == "trainable"]
+        self.depth = _resolve_depth(self.tree, depth, self._trained)
+        self._slots: dict[Node, list[int]] = {}
+        shapes = []
+        for v in self._trained:
+            rows, cols = self.node_shape(v)
+            self._slots[v] = list(range(len(shapes), len(shapes) + self.depth[v]))
+            shapes += [(rows, cols)] + [(cols, cols)] * (self.depth[v] - 1)
+        stds = base.member_values(init_std, self.members, "init_std")
+        seeds = base.member_seeds(seed, self.members)
+        self.params = nn.ParameterList(_gaussian(shapes, stds, seeds, dtype=dtype, device=device))
+        width = self.widths[top]
+        self.register_buffer(
+            "_ones", torch.ones(self.members, width, 1, dtype=dtype, device=device)
+        )
+        self._index_plan: IndexPlan | None = None
+        if balanced:
+            self.balance_()
+        if target_norm is not None:
+            self.rescale_(target_norm)
+
+    # ------------------------------------------------------------------ structure
+
+    def node_shape(self, node: Node) -> tuple[int, int]:
+        """(rows, cols) of the node matrix M_node."""
+        if node == self._root:
+            return self.widths[node], 1
+        up = self.widths[trees.parent(self.tree, node)]
+        if self.tree.out_degree(node) == 0:
+            return self.dims[self.tree.nodes[node]["mode"]], up
+        return self.widths[node], up
+
+    @property
+    def order(self) -> int:
+        """Number of modes N."""
+        return len(self.dims)
+
+    @property
+    def num_matrices(self) -> int:
+        """Trainable matrices in the product: the end tensor's degree of homogeneity."""
+        return len(self.params)
+
+    @property
+    def network(self):
+        """The tensor network of the end tensor: one tensor per node matrix, open modes 0..N-1.
+
+        Leaf n's tensor has indices (n, ("r", parent)); interior v: (("r", v), ("r", parent));
+        the root's output layer is a vector on ("r", root).
+        """
+        from tnreg.network import TensorNetwork
+
+        net = TensorNetwork()
+        for v, label in self.tensor_names().items():
+            net.add_tensor(label, self._indices(v), self._sizes(v))
+        net.set_output(tuple(range(self.order)))
+        return net
+
+    def tensor_names(self) -> dict[Node, Node]:
+        """Network tensor name of each node (the node label itself)."""
+        return {v: v for v in trees.postorder(self.tree)}
+
+    def _indices(self, v: Node) -> tuple:
+        if v == self._root:
+            return (("r", v),)
+        up = ("r", trees.parent(self.tree, v))
+        return (self.tree.nodes[v]["mode"], up) if self.tree.out_degree(v) == 0 else (("r", v), up)
+
+    def _sizes(self, v: Node) -> dict:
+        rows, cols = self.node_shape(v)
+        return dict(zip(self._indices(v), (rows, cols)))
+
+    # ------------------------------------------------------------------ parameters
+
+    def layers(self) -> dict[Node, list[torch.Tensor]]:
+        """The trainable matrices of each node, (E, a, b) each; M_v is their product."""
+        return {v: [self.params[i] for i in slots] for v, slots in self._slots.items()}
+
+    def matrices(self) -> dict[Node, torch.Tensor]:
+        """The node matrices M_v, (E, rows, cols) each, in postorder (root last)."""
+        out = {}
+        for v, mats in self.layers().items():
+            m = mats[0]
+            for nxt in mats[1:]:
+                m = m @ nxt
+            out[v] = m
+        if self.output == "ones":
+            out[self._root] = self._ones
+        return out
+
+    def tensors(self) -> dict[Node, torch.Tensor]:
+        """Tensors of :attr:`network` with a leading ensemble axis (root output squeezed)."""
+        mats = self.matrices()
+        mats[self._root] = mats[self._root][..., 0]
+        return mats
+
+    # ------------------------------------------------------------------ evaluation
+
+    def forward(self, indices: torch.Tensor | IndexPlan) -> torch.Tensor:
+        """Entries of the end tensor at a (B, N) batch of multi-indices.
+
+        Each distinct sub-tuple of indices at each node is evaluated once (memoization); the
+        bookkeeping for a batch is computed on first use and reused while the same batch comes
+        back (full-batch training). Returns shape (B,), or (E, B) for an ensemble.
+        """
+        plan = indices if isinstance(indices, IndexPlan) else self.plan_indices(indices)
+        mats = self.matrices()
+        tables = self._bottom_up(mats, dict(mats), plan.rows)
+        return self._finish(tables[self._root].index_select(1, plan.output)[..., 0])
+
+    def plan_indices(self, indices: torch.Tensor) -> IndexPlan:
+        """Validate a batch of multi-indices and find its distinct sub-tuples (cached)."""
+        if self._index_plan is not None and self._index_plan.matches(indices):
+            return self._index_plan
+        checked = check_indices(indices, self.dims)
+        if checked.device != self._ones.device:
+            raise ValueError(
+                f"indices are on {checked.device} but the model is on {self._ones.device}; "
+                f"move them with indices.to({str(self._ones.device)!r})"
+            )
+        self._index_plan = plan_indices(self.tree, self._schedule, checked)
+        return self._index_plan
+
+    def forward_sensing(self, vectors: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        """<W, x_0 ⊗ ... ⊗ x_{N-1}> for a batch of rank-one measurements.
+
+        ``vectors`` is one (B, d_n) tensor per mode, or a (B, N, d) tensor when all modes have
+        size d. Returns shape (B,), or (E, B) for an ensemble.
+        """
+        xs = self._check_vectors(vectors)
+        mats = self.matrices()
+        leaf_values = {
+            v: torch.matmul(xs[self.tree.nodes[v]["mode"]], mats[v])
+            for v in self.tree
+            if self.tree.out_degree(v) == 0
+        }
+        tables = self._bottom_up(mats, leaf_values, None)
+        return self._finish(tables[self._root][..., 0])
+
+    def _bottom_up(self, mats, values, rows):
+        """Product pooling then the node matrix, children before parents."""
+        for node, kids in self._schedule:
+            pooled = None
+            for i, k in enumerate(kids):
+                t = values.pop(k)
+                if rows is not None:
+                    t = t.index_select(1, rows[node][i])
+                pooled = t if pooled is None else pooled * t
+            if node == self._root and self.output == "ones":
+                values[node] = pooled.sum(-1, keepdim=True)
+            else:
+                values[node] = pooled @ mats[node]
+        return values
+
+    def _finish(self, out: torch.Tensor) -> torch.Tensor:
+        return out[0] if self.ensemble is None else out
+
+    def _check_vectors(self, vectors) -> list[torch.Tensor]:
+        if isinstance(vectors, torch.Tensor):
+            if vectors.ndim != 3 or vectors.shape[1] != self.order:
+                raise ValueError(
+                    f"sensing vectors as one tensor must have shape (batch, {self.order}, d); "
+                    f"got {tuple(vectors.shape)}"
+                )
+            vectors = list(vectors.unbind(1))
+        vectors = list(vectors)
+        if len(vectors) != self.order:
+            raise ValueError(
+                f"expected {self.order} sensing vectors (one per mode); got {len(vectors)}"
+            )
+        ref = self._ones
+        for n, (x, d) in enumerate(zip(vectors, self.dims)):
+            if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != d:
+                shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise ValueError(
+                    f"sensing vectors of mode {n} must have shape (batch, {d}); got {shape}"
+                )
+            if x.dtype != ref.dtype or x.device != ref.device:
+                raise TypeError(
+                    f"sensing vectors of mode {n} are {x.dtype} on {x.device}; the model is "
+                    f"{ref.dtype} on {ref.device}"
+                )
+        if len({x.shape[0] for x in vectors}) != 1:
+            raise ValueError(
+                f"sensing vectors disagree on batch size: {[x.shape[0] for x in vectors]}"
+            )
+        return vectors
+
+    def to_dense(self, *, max_entries: int = base.DEFAULT_MAX_DENSE) -> torch.Tensor:
+        """The whole end tensor, shape dims (or (E, *dims)); refuses above ``max_entries``."""
+        base.check_dense_size((self.members, *self.dims), max_entries)
+        from tnreg.contract import plan
+
+        net = self.network
+        inputs = tuple(("ensemble", *net.tensors[v]) for v in net.tensors)
+        sizes = {**net.size_dict, "ensemble": self.members}
+        expr = plan((inputs, ("ensemble", *net.output), sizes))
+        tensors = self.tensors()
+        return self._finish(expr(*(tensors[v] for v in net.tensors)))
+
+    # ------------------------------------------------------------------ in-place rescaling
+
+    @torch.no_grad()
+    def rescale_(self, target_norm: float | Sequence[float]) -> HierarchicalTensorFactorization:
+        """Scale every trainable matrix so the end tensor has Frobenius norm ``target_norm``.
+
+        The end tensor is homogeneous of degree P = :attr:`num_matrices`, so each matrix is
+        scaled by (target / current)^(1/P). Computed from Gramians, never densified.
+        """
+        from tnreg.analysis.gramians import frobenius_norm_sq
+
+        target = torch.tensor(
+            base.member_values(target_norm, self.members, "target_norm"),
+            dtype=self._ones.dtype,
+            device=self._ones.device,
+        )
+        current = frobenius_norm_sq(self.tree, self.matrices()).sqrt()
+        if bool((current == 0).any()):
+            raise ValueError("cannot rescale a zero end tensor to a nonzero norm")
+        factor = (target / current) ** (1.0 / self.num_matrices)
+        for p in self.params:
+            p.mul_(factor.view(-1, 1, 1))
+        return self
+
+    @torch.no_grad()
+    def balance_(self, *, sweeps: int = 200, tol: float = 1e-10) -> HierarchicalTensorFactorization:
+        """Equalize the norms of each local component's vectors; the end tensor is unchanged.
+
+        Local component (v, r) has vectors M_v[r, :] and M_c[:, r] for the children c of v
+        (rows of the root are left out when the output is fixed to ones). Each sweep rescales
+        every component's vectors to their geometric mean norm (product of scales 1); sweeps
+        repeat until the largest log-norm spread is below ``tol``.
+        """
+        layers = self.layers()
+        for _ in range(sweeps):
+            spread = max(self._balance_node(layers, v, kids) for v, kids in self._schedule)
+            if spread < tol:
+                break
+        return self
+
+    def _balance_node(self, layers, node, kids) -> float:
+        vecs = [(layers[k][-1], -2) for k in kids]  # columns of the children's last layers
+        if node in layers:
+            vecs.append((layers[node][0], -1))  # rows of the node's first layer
+        logs = torch.stack([m.norm(dim=dim).log() for m, dim in vecs])  # (K, E, R)
+        ok = torch.isfinite(logs).all(0)
+        mean = logs.mean(0)
+        shift = torch.where(ok, mean - logs, torch.zeros_like(logs))
+        for (m, dim), s in zip(vecs, shift.exp()):
+            m.mul_(s.unsqueeze(dim))
+        return float(shift.abs().max())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def extra_repr(self) -> str:
+        widths = _compact(self.widths.values())
+        return (
+            f"order={self.order}, dims={self.dims}, widths={widths}, "
+            f"depth={_compact(self.depth.values())}, output={self.output!r}, "
+            f"ensemble={self.ensemble}, matrices={self.num_matrices}"
+        )
+
+
+def _compact(values):
+    """One value if all agree, else the sorted distinct values."""
+    distinct = sorted(set(values))
+    return distinct[0] if len(distinct) == 1 else distinct
+
+
+def _gaussian(shapes, stds, seeds, *, dtype, device) -> list[nn.Parameter]:
+    """Member k's matrices are drawn in order from its own generator, then stacked."""
+    per_member = []
+    for std, seed in zip(stds, seeds):
+        gen = None if seed is None else torch.Generator().manual_seed(seed)
+        per_member.append(
+            [torch.randn(s, generator=gen, dtype=torch.float64) * std for s in shapes]
+        )
+    return [
+        nn.Parameter(torch.stack([m[i] for m in per_member]).to(dtype=dtype, device=device))
+        for i in range(len(shapes))
+    ]
+
+
+class CP(HierarchicalTensorFactorization):
+    """CP factorization W = sum_r prod_n w_r^n: the star mode tree.
+
+    ``weighted=False`` (default) fixes the output to ones as in Razin et al. (2021): each
+    component has N factor vectors. ``weighted=True`` learns a weight per component (N + 1
+    factors, which changes the dynamics: K = N + 1).
+
+    Examples
+    --------
+    >>> CP(3, 4, rank=2, seed=0)  # doctest: +ELLIPSIS
+    CP(order=3, dims=(4, 4, 4), rank=2, factors per component=3 (output fixed to ones), ...)
+    """
+
+    def __init__(
+        self,
+        order: int,
+        dims: int | Sequence[int],
+        rank: int,
+        *,
+        weighted: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            trees.star(order), dims, rank, output="trainable" if weighted else "ones", **kwargs
+        )
+
+    @property
+    def rank(self) -> int:
+        """Number of components R."""
+        return self.widths[self._root]
+
+    def __repr__(self) -> str:
+        k = self.order + (self.output == "trainable")
+        how = "trainable weights" if self.output == "trainable" else "output fixed to ones"
+        return (
+            f"CP(order={self.order}, dims={self.dims}, rank={self.rank}, factors per "
+            f"component={k} ({how}), depth={_compact(self.depth.values())}, "
+            f"ensemble={self.ensemble})"
+        )
+
+
+def deep_matrix_factorization(
+    rows: int, cols: int, width: int, depth: int, **kwargs
+) -> HierarchicalTensorFactorization:
+    """W = A_1 ... A_{L-1} B^T: an order-2 factorization whose node 0 is a product of L-1.
+
+    ``depth`` >= 2 counts all matrices L (the usual deep matrix factorization); the hidden
+    width is ``width``. Keyword arguments go to :class:`HierarchicalTensorFactorization`.
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
+        raise ValueError(f"deep matrix factorization needs depth >= 2 matrices; got {depth!r}")
+    return HierarchicalTensorFactorization(
+        trees.star(2), (rows, cols), width, depth={0: depth - 1, 1: 1}, output="ones", **kwargs
+    )
