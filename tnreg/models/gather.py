@@ -29,29 +29,53 @@ _KEY_LIMIT = 2**62
 
 
 @dataclass(frozen=True, eq=False)
+class Merge:
+    """One pairwise Hadamard product of two operands at the distinct pairs of their rows.
+
+    Operands are numbered per node: ``0..k-1`` are the node's children (tree order), ``k, k+1,
+    ...`` the results of earlier merges. ``rows_a[u]``, ``rows_b[u]`` are the rows of the two
+    operands that enter distinct pair ``u``.
+    """
+
+    a: int
+    b: int
+    rows_a: torch.Tensor
+    rows_b: torch.Tensor
+
+
+@dataclass(frozen=True, eq=False)
 class IndexPlan:
-    """Row ids of each child's table for every distinct sub-tuple at every interior node.
+    """How to evaluate a batch of multi-indices with each distinct sub-tuple computed once.
+
+    The product pooling at a node with k children is evaluated as a balanced binary tree of
+    pairwise :class:`Merge` s, each at the distinct pairs of rows that occur, so a star (CP) node
+    over 4 modes of size 10 multiplies 100 distinct pairs twice before touching the batch.
 
     Attributes
     ----------
-    rows
-        ``rows[node]`` is a tuple with one long tensor per child of ``node`` (tree order), each
-        of shape ``(U_node,)``: which row of the child's table enters each distinct sub-tuple.
-        For a leaf child the row is the mode index itself.
+    merges
+        ``merges[node]``: the pairwise merges of ``node``'s product pooling, in order; the last
+        result holds one row per distinct sub-tuple at ``node``.
     output
-        Shape ``(B,)``: the row of the root's table that holds each sample.
+        Shape ``(B,)``: the row of the root's final result that holds each sample. When
+        ``outer`` is set, the root's last merge is not done by gathering: the root's value at
+        *every* pair of rows is one matrix product, and ``output`` indexes its flattened result.
+    outer
+        ``(a, b, rows of a per sample, rows of b per sample)`` for that matrix-product finish,
+        or ``None``.
     indices
         The (B, N) batch the plan was built for (kept to recognise it again).
     """
 
-    rows: dict[Node, tuple[torch.Tensor, ...]]
+    merges: dict[Node, list[Merge]]
     output: torch.Tensor
+    outer: tuple[int, int] | None
     indices: torch.Tensor
 
     @property
     def distinct(self) -> dict[Node, int]:
-        """Number of distinct sub-tuples per interior node."""
-        return {node: int(r[0].shape[0]) for node, r in self.rows.items()}
+        """Number of distinct sub-tuples per interior node (the last merge's row count)."""
+        return {node: int(m[-1].rows_a.shape[0]) for node, m in self.merges.items() if m}
 
     def matches(self, indices: torch.Tensor) -> bool:
         """Whether ``indices`` is the batch this plan was built for."""
@@ -90,27 +114,54 @@ def check_indices(indices: object, dims: tuple[int, ...]) -> torch.Tensor:
 
 
 def plan_indices(
-    tree: nx.DiGraph, schedule: list[tuple[Node, list[Node]]], indices: torch.Tensor
+    tree: nx.DiGraph,
+    schedule: list[tuple[Node, list[Node]]],
+    indices: torch.Tensor,
+    dims: tuple[int, ...],
+    *,
+    outer_ratio: float = 8.0,
 ) -> IndexPlan:
-    """Find the distinct sub-tuples at every interior node, bottom-up.
+    """Plan the memoized evaluation of a batch, bottom-up.
 
     ``schedule`` lists the interior nodes in postorder with their children; leaves are read from
-    ``tree.nodes[leaf]["mode"]``. ``indices`` must already be validated.
+    ``tree.nodes[leaf]["mode"]`` (a leaf's table has ``dims[mode]`` rows). ``indices`` must
+    already be validated. The root's last merge
+    becomes one matrix product over all pairs of rows when there are at most ``outer_ratio``
+    times as many pairs as samples (dense GEMM work beats gathering at that ratio).
     """
     ids: dict[Node, torch.Tensor] = {}
     sizes: dict[Node, int] = {}
-    rows: dict[Node, tuple[torch.Tensor, ...]] = {}
+    merges: dict[Node, list[Merge]] = {}
+    top = schedule[-1][0]
+    outer = None
     for node, kids in schedule:
         for k in kids:
-            if k not in ids:  # a leaf
-                ids[k] = indices[:, tree.nodes[k]["mode"]]
-                sizes[k] = int(ids[k].max()) + 1 if ids[k].numel() else 0
-        key_ids, inverse = _distinct([ids[k] for k in kids], [sizes[k] for k in kids])
-        rows[node] = key_ids
-        ids[node] = inverse
-        sizes[node] = int(key_ids[0].shape[0])
-    top = schedule[-1][0]
-    return IndexPlan(rows=rows, output=ids[top], indices=indices)
+            if k not in ids:  # a leaf: its rows are the mode index
+                mode = tree.nodes[k]["mode"]
+                ids[k], sizes[k] = indices[:, mode], dims[mode]
+        operands = [(i, ids[k], sizes[k]) for i, k in enumerate(kids)]
+        merges[node] = []
+        while len(operands) > 1:
+            nxt = []
+            for j in range(0, len(operands) - 1, 2):
+                (a, ia, sa), (b, ib, sb) = operands[j], operands[j + 1]
+                final = len(operands) == 2
+                if final and node == top and sa * sb <= outer_ratio * max(len(ia), 1):
+                    outer = (a, b)
+                    ids[node], sizes[node] = ia * sb + ib, sa * sb
+                    break
+                (ra, rb), inverse = _distinct([ia, ib], [sa, sb])
+                slot = len(kids) + len(merges[node])
+                merges[node].append(Merge(a, b, ra, rb))
+                nxt.append((slot, inverse, int(ra.shape[0])))
+            else:
+                nxt += operands[len(operands) - len(operands) % 2 :]
+                operands = nxt
+                continue
+            break
+        if outer is None or node != top:
+            ids[node], sizes[node] = operands[0][1], operands[0][2]
+    return IndexPlan(merges=merges, output=ids[top], outer=outer, indices=indices)
 
 
 def _distinct(

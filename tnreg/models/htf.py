@@ -257,7 +257,7 @@ class HierarchicalTensorFactorization(nn.Module):
         """
         plan = indices if isinstance(indices, IndexPlan) else self.plan_indices(indices)
         mats = self.matrices()
-        tables = self._bottom_up(mats, dict(mats), plan.rows)
+        tables = self._bottom_up(mats, dict(mats), plan)
         return self._finish(tables[self._root].index_select(1, plan.output)[..., 0])
 
     def plan_indices(self, indices: torch.Tensor) -> IndexPlan:
@@ -270,7 +270,7 @@ class HierarchicalTensorFactorization(nn.Module):
                 f"indices are on {checked.device} but the model is on {self._ones.device}; "
                 f"move them with indices.to({str(self._ones.device)!r})"
             )
-        self._index_plan = plan_indices(self.tree, self._schedule, checked)
+        self._index_plan = plan_indices(self.tree, self._schedule, checked, self.dims)
         return self._index_plan
 
     def forward_sensing(self, vectors: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
@@ -289,15 +289,28 @@ class HierarchicalTensorFactorization(nn.Module):
         tables = self._bottom_up(mats, leaf_values, None)
         return self._finish(tables[self._root][..., 0])
 
-    def _bottom_up(self, mats, values, rows):
-        """Product pooling then the node matrix, children before parents."""
+    def _bottom_up(self, mats, values, plan: IndexPlan | None):
+        """Product pooling then the node matrix, children before parents.
+
+        With an index plan, pooling runs the plan's pairwise merges at distinct rows only;
+        without one (sensing) every child value is already per sample.
+        """
         for node, kids in self._schedule:
-            pooled = None
-            for i, k in enumerate(kids):
-                t = values.pop(k)
-                if rows is not None:
-                    t = t.index_select(1, rows[node][i])
-                pooled = t if pooled is None else pooled * t
+            operands = [values.pop(k) for k in kids]
+            if plan is None:
+                pooled = operands[0]
+                for t in operands[1:]:
+                    pooled = pooled * t
+            else:
+                for m in plan.merges[node]:
+                    a, b = operands[m.a], operands[m.b]
+                    operands.append(a.index_select(1, m.rows_a) * b.index_select(1, m.rows_b))
+                if node == self._root and plan.outer is not None:
+                    a, b = (operands[i] for i in plan.outer)
+                    a = a * mats[node].transpose(1, 2)  # the output layer's weight per channel
+                    values[node] = (a @ b.transpose(1, 2)).flatten(1).unsqueeze(-1)
+                    continue
+                pooled = operands[-1]
             if node == self._root and self.output == "ones":
                 values[node] = pooled.sum(-1, keepdim=True)
             else:
