@@ -257,8 +257,9 @@ class HierarchicalTensorFactorization(nn.Module):
         """
         plan = indices if isinstance(indices, IndexPlan) else self.plan_indices(indices)
         mats = self.matrices()
-        tables = self._bottom_up(mats, dict(mats), plan)
-        return self._finish(tables[self._root].index_select(1, plan.output)[..., 0])
+        leaves = {v: mats[v].transpose(0, 1) for v in self.tree if self.tree.out_degree(v) == 0}
+        top = self._bottom_up(mats, leaves, plan)
+        return self._finish(top.index_select(0, plan.output)[..., 0].T)
 
     def plan_indices(self, indices: torch.Tensor) -> IndexPlan:
         """Validate a batch of multi-indices and find its distinct sub-tuples (cached)."""
@@ -282,16 +283,16 @@ class HierarchicalTensorFactorization(nn.Module):
         xs = self._check_vectors(vectors)
         mats = self.matrices()
         leaf_values = {
-            v: torch.matmul(xs[self.tree.nodes[v]["mode"]], mats[v])
+            v: torch.einsum("bd,edr->ber", xs[self.tree.nodes[v]["mode"]], mats[v])
             for v in self.tree
             if self.tree.out_degree(v) == 0
         }
-        tables = self._bottom_up(mats, leaf_values, None)
-        return self._finish(tables[self._root][..., 0])
+        return self._finish(self._bottom_up(mats, leaf_values, None)[..., 0].T)
 
-    def _bottom_up(self, mats, values, plan: IndexPlan | None):
-        """Product pooling then the node matrix, children before parents.
+    def _bottom_up(self, mats, values, plan: IndexPlan | None) -> torch.Tensor:
+        """Product pooling then the node matrix, children before parents; the root's table.
 
+        Tables are laid out (rows, E, channels) so that gathering rows reads contiguous memory.
         With an index plan, pooling runs the plan's pairwise merges at distinct rows only;
         without one (sensing) every child value is already per sample.
         """
@@ -304,18 +305,15 @@ class HierarchicalTensorFactorization(nn.Module):
             else:
                 for m in plan.merges[node]:
                     a, b = operands[m.a], operands[m.b]
-                    operands.append(a.index_select(1, m.rows_a) * b.index_select(1, m.rows_b))
+                    operands.append(a.index_select(0, m.rows_a) * b.index_select(0, m.rows_b))
                 if node == self._root and plan.outer is not None:
-                    a, b = (operands[i] for i in plan.outer)
-                    a = a * mats[node].transpose(1, 2)  # the output layer's weight per channel
-                    values[node] = (a @ b.transpose(1, 2)).flatten(1).unsqueeze(-1)
-                    continue
+                    return _outer_finish(*(operands[i] for i in plan.outer), mats[node])
                 pooled = operands[-1]
-            if node == self._root and self.output == "ones":
-                values[node] = pooled.sum(-1, keepdim=True)
+            if node == self._root:  # (R, 1) output layer: a weighted sum over channels
+                values[node] = (pooled * mats[node][..., 0]).sum(-1, keepdim=True)
             else:
-                values[node] = pooled @ mats[node]
-        return values
+                values[node] = _channel_matmul(pooled, mats[node])
+        return values[self._root]
 
     def _finish(self, out: torch.Tensor) -> torch.Tensor:
         return out[0] if self.ensemble is None else out
@@ -425,6 +423,20 @@ class HierarchicalTensorFactorization(nn.Module):
             f"depth={_compact(self.depth.values())}, output={self.output!r}, "
             f"ensemble={self.ensemble}, matrices={self.num_matrices}"
         )
+
+
+def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """(U, E, R) @ (E, R, S) -> (U, E, S), member by member."""
+    if m.shape[0] == 1:
+        return (x[:, 0] @ m[0]).unsqueeze(1)
+    return torch.bmm(x.transpose(0, 1).contiguous(), m).transpose(0, 1).contiguous()
+
+
+def _outer_finish(a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Root value at every pair of rows of a (Ua, E, R) and b (Ub, E, R): (Ua * Ub, E, 1)."""
+    a = a * weights[..., 0]  # the output layer's weight per channel (E, R)
+    full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
+    return full.flatten(1).T.unsqueeze(-1)
 
 
 def _compact(values):
