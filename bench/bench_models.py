@@ -107,13 +107,18 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {dev}\n")
     print("| setting | tnreg step (ms) | baseline step (ms) | speed-up | loss rel. diff |")
     print("|---|---|---|---|---|")
-    for name, (w, d) in {"HTF d=16 w=512 B=2048": (512, 16), "small d=8 w=16 B=2048": (16, 8)}.items():
+    for name, (w, d) in {
+        "HTF d=16 w=512 B=2048": (512, 16),
+        "small d=8 w=16 B=2048": (16, 8),
+    }.items():
         res = htf_vs_baseline(w, d, 2048, r, dev)
         print(
             f"| {name} | {1e3 * res['tnreg']:.1f} | {1e3 * res['baseline']:.1f} | "
             f"{res['ratio']:.1f}x | {res['loss_rel_diff']:.1e} |"
         )
-    print("\n| ensemble of 32 | one step, 32 in one (ms) | 32 steps one after another (ms) | throughput ratio |")
+    print(
+        "\n| ensemble of 32 | one step, 32 in one (ms) | 32 steps one after another (ms) | throughput ratio |"
+    )
     print("|---|---|---|---|")
     settings = {
         "CP order 4, d=10, R=100, B=2048": (

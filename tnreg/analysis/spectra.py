@@ -1,0 +1,459 @@
+"""Singular values of matricizations, from factors (never densified) or densely (the oracle).
+
+Vocabulary
+----------
+mode set I(ν)
+    The modes under a node ν of the mode tree; for a network, any subset I of its open indices.
+matricization [W]_I
+    The end tensor W with the modes of I on the rows, the other modes on the columns.
+node spectrum
+    The singular values of [W]_{I(ν)}, descending, ``k = min(width of ν, Π_{n∈I} d_n,
+    Π_{n∉I} d_n)`` of them (the width is ``R_ν``, ``d_n`` at a leaf).
+Gramian
+    For a split ``[W]_I = A B^T`` through ``r`` columns, ``G_A = A^T A`` and ``G_B = B^T B``
+    (r × r); the nonzero squared singular values are the eigenvalues of
+    ``G_A^{1/2} G_B G_A^{1/2}``.
+
+Tree factorizations (:func:`node_spectra`) use the inner/outer Gramians of
+:mod:`tnreg.analysis.gramians`: O(Σ R³), any order (1024 and beyond). General networks
+(:func:`matricization_spectrum`) are split along the min cut of
+:meth:`tnreg.network.TensorNetwork.min_cut`, for any mode subset.
+
+Accuracy: the Gramian route squares the singular values, so a singular value σ carries an
+absolute error of about ``eps·σ_max²/σ`` (float64: below 1e-12·σ_max for σ ≥ 1e-4·σ_max) and
+exact zeros come out as at most ``sqrt(eps)·σ_max`` (about 1.5e-8·σ_max in float64, 3e-4 in
+float32); count ranks with a tolerance above that. Structural zeros that the node's parent width
+proves (``R_Pa < k``) are returned as exact zeros.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import networkx as nx
+import opt_einsum as oe
+import torch
+
+from tnreg.analysis.gramians import AnalysisError, Gramians, Scaled, _sandwich, gramians
+from tnreg.network import TensorNetwork
+from tnreg.trees import children, mode_sets, parent, postorder, root
+from tnreg.typing import Index, Node
+
+__all__ = [
+    "AnalysisError",
+    "ScaledSpectrum",
+    "dense_spectrum",
+    "matricization_spectrum",
+    "node_scaled_spectra",
+    "node_spectra",
+]
+
+DENSE_LIMIT = 2**24
+_METHODS = ("auto", "gram", "dense")
+
+
+class ScaledSpectrum(NamedTuple):
+    """Singular values as ``relative * exp(log_max)`` (finite at any order).
+
+    Attributes
+    ----------
+    relative
+        ``(E, k)`` σ/σ_max, descending, in [0, 1] (all zeros for a zero matricization).
+    log_max
+        ``(E,)`` log σ_max (``-inf`` for a zero matricization).
+    """
+
+    relative: torch.Tensor
+    log_max: torch.Tensor
+
+
+# --------------------------------------------------------------------------- tree factorizations
+
+
+def _resolve(tree: Any, matrices: Mapping[Node, torch.Tensor] | None) -> tuple[nx.DiGraph, Mapping]:
+    if matrices is not None:
+        return tree, matrices
+    if isinstance(tree, nx.DiGraph) or not hasattr(tree, "matrices"):
+        raise AnalysisError(
+            f"pass (tree, matrices) or a model with .tree and .matrices(); got "
+            f"{type(tree).__name__} and matrices=None"
+        )
+    return tree.tree, tree.matrices()
+
+
+def _targets(tree: nx.DiGraph, nodes: Iterable[Node] | None) -> list[Node]:
+    top = root(tree)
+    if nodes is None:
+        return [v for v in postorder(tree) if v != top]
+    nodes = list(nodes)
+    for v in nodes:
+        if v not in tree:
+            raise AnalysisError(f"unknown node {v!r}; the tree's nodes are {list(tree)!r}")
+        if v == top:
+            raise AnalysisError(
+                f"node {v!r} is the root: [W] over all modes has the single singular value "
+                f"||W|| (see frobenius_norm_sq); pass non-root nodes"
+            )
+    return nodes
+
+
+def _problem(tree: nx.DiGraph, mats: Mapping, g: Gramians, c: Node) -> tuple:
+    """``(kind, A, B, log_scale)``: σ² = exp(log_scale)·eig(A^{1/2} B A^{1/2}) (or eig(B))."""
+    nu = parent(tree, c)
+    width, parent_width = mats[c].shape[1], mats[nu].shape[1]
+    if width > parent_width:  # the R_Pa-sized form; rank <= R_Pa
+        p, k = g.projected[c], g.context[c]
+        return "pair", p.matrix, k.matrix, p.log_scale + k.log_scale
+    if not children(tree, c):  # leaf: G = I, so σ² = eig(H_c), H_c = M K M^T
+        h = _sandwich(mats[c], g.context[c], transpose=False)
+        return "eig", None, h.matrix, h.log_scale
+    inner, outer = g.inner[c], g.outer[c]
+    return "pair", inner.matrix, outer.matrix, inner.log_scale + outer.log_scale
+
+
+def _pair_eigvals(a: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
+    """Descending eigenvalues of ``a^{1/2} b a^{1/2}`` (of ``b`` if ``a`` is None), >= 0."""
+    if a is not None:
+        lam, q = torch.linalg.eigh(a)
+        s = lam.clamp_min(0).sqrt()
+        b = s[..., :, None] * (q.mT @ b @ q) * s[..., None, :]
+    mu = torch.linalg.eigvalsh((b + b.mT) / 2)
+    return mu.flip(-1).clamp_min(0)
+
+
+def _to_scaled(sq: torch.Tensor, log_scale: torch.Tensor, k: int) -> ScaledSpectrum:
+    """Squared normalized values (E, m) and their log scale -> top-k ScaledSpectrum."""
+    sigma = sq.sqrt()
+    if sigma.shape[-1] >= k:
+        sigma = sigma[..., :k]
+    else:  # zeros proven by the parent's width
+        sigma = torch.cat([sigma, sigma.new_zeros(*sigma.shape[:-1], k - sigma.shape[-1])], -1)
+    top = sigma[..., 0]
+    log_max = torch.log(top) + 0.5 * log_scale
+    relative = sigma / torch.where(top > 0, top, torch.ones_like(top))[..., None]
+    return ScaledSpectrum(relative, log_max)
+
+
+def node_scaled_spectra(
+    tree: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    nodes: Iterable[Node] | None = None,
+    differentiable: bool = False,
+) -> dict[Node, ScaledSpectrum]:
+    """Node spectra as :class:`ScaledSpectrum` (σ/σ_max and log σ_max): finite at any order.
+
+    Same parameters as :func:`node_spectra`, which is ``relative * exp(log_max)``.
+
+    Examples
+    --------
+    >>> from tnreg.trees import star
+    >>> mats = {m: torch.ones(1, 2, 1) for m in range(40)}
+    >>> mats[tuple(range(40))] = torch.ones(1, 1, 1)
+    >>> s = node_scaled_spectra(star(40), mats, nodes=[0])[0]  # σ_max = 2**20
+    >>> s.relative, round(s.log_max.item() / math.log(2), 4)
+    (tensor([[1., 0.]]), 20.0)
+    """
+    tree, matrices = _resolve(tree, matrices)
+    targets = _targets(tree, nodes)
+    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+        g = gramians(tree, matrices)
+        problems = {c: _problem(tree, matrices, g, c) for c in targets}
+        groups: dict[tuple, list[Node]] = {}
+        for c, (kind, _, b, _) in problems.items():
+            groups.setdefault((kind, b.shape[-1]), []).append(c)
+        sq: dict[Node, torch.Tensor] = {}
+        for (kind, _), members in groups.items():
+            a = torch.stack([problems[c][1] for c in members]) if kind == "pair" else None
+            values = _pair_eigvals(a, torch.stack([problems[c][2] for c in members]))
+            sq.update(zip(members, values.unbind(0), strict=True))
+        ks = _spectrum_lengths(tree, matrices)
+        return {c: _to_scaled(sq[c], problems[c][3], ks[c]) for c in targets}
+
+
+def _spectrum_lengths(tree: nx.DiGraph, matrices: Mapping) -> dict[Node, int]:
+    sets = mode_sets(tree)
+    dims = {tree.nodes[v]["mode"]: matrices[v].shape[1] for v in tree if not children(tree, v)}
+    total = math.prod(dims.values())
+    out = {}
+    for v, modes in sets.items():
+        inside = math.prod(dims[m] for m in modes)
+        out[v] = min(matrices[v].shape[1], inside, total // inside)
+    return out
+
+
+def node_spectra(
+    tree: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    nodes: Iterable[Node] | None = None,
+    differentiable: bool = False,
+) -> dict[Node, torch.Tensor]:
+    """Singular values of ``[W]_{I(ν)}`` for non-root nodes ν, from the Gramians.
+
+    Parameters
+    ----------
+    tree
+        The mode tree, or a model with ``.tree`` and ``.matrices()`` (then omit ``matrices``).
+    matrices
+        Node -> ``(E, rows, cols)`` node matrix; see :mod:`tnreg.analysis.gramians`.
+    nodes
+        Non-root nodes to report (default: all of them, in postorder).
+    differentiable
+        Keep the autograd graph (default: computed under ``torch.no_grad``). Gradients are
+        well-defined where the singular values and the Gramians' eigenvalues are distinct and
+        nonzero.
+
+    Returns
+    -------
+    dict
+        Node -> ``(E, k)`` singular values, descending; ``k = min(width, Π_I d, Π_rest d)``.
+        At high order values may overflow to ``inf`` or underflow to 0 (never NaN); use
+        :func:`node_scaled_spectra` for σ/σ_max and log σ_max.
+
+    Raises
+    ------
+    AnalysisError
+        On an unknown or root node, or matrices that do not fit the tree.
+
+    Examples
+    --------
+    >>> from tnreg.trees import balanced
+    >>> mats = {0: torch.eye(2)[None], 1: torch.diag(torch.tensor([3.0, 1.0]))[None]}
+    >>> mats[(0, 1)] = torch.ones(1, 2, 1)  # W = diag(3, 1)
+    >>> node_spectra(balanced(2), mats)[0]
+    tensor([[3., 1.]])
+    """
+    scaled = node_scaled_spectra(tree, matrices, nodes=nodes, differentiable=differentiable)
+    return {v: _unscale(s) for v, s in scaled.items()}
+
+
+def _unscale(s: ScaledSpectrum) -> torch.Tensor:
+    positive = s.relative > 0
+    rel = torch.where(positive, s.relative, torch.ones_like(s.relative))
+    log_max = torch.where(torch.isfinite(s.log_max), s.log_max, torch.zeros_like(s.log_max))
+    values = torch.exp(torch.log(rel) + log_max[..., None])
+    return torch.where(positive, values, torch.zeros_like(values))
+
+
+# --------------------------------------------------------------------------- dense oracle
+
+
+def _check_rows(rows: Iterable[Hashable], valid: Sequence[Hashable], where: str) -> list:
+    rows = list(rows)
+    bad = [r for r in rows if r not in valid]
+    repeated = sorted({repr(r) for r in rows if rows.count(r) > 1})
+    if bad or repeated:
+        problems = [f"unknown {bad!r}"] if bad else []
+        problems += [f"repeated [{', '.join(repeated)}]"] if repeated else []
+        raise AnalysisError(
+            f"rows must be a subset of the {where} {list(valid)!r} without repeats; got "
+            f"{rows!r}: {', '.join(problems)}"
+        )
+    return rows
+
+
+def dense_spectrum(tensor: torch.Tensor, rows: Iterable[int]) -> torch.Tensor:
+    """Singular values of ``[W]_rows`` by permute + reshape + ``torch.linalg.svdvals``.
+
+    Parameters
+    ----------
+    tensor
+        ``(E, d_0, ..., d_{N-1})``: an ensemble of order-N tensors.
+    rows
+        The modes I (ints in ``0..N-1``) on the rows.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(E, min(Π_I d, Π_rest d))``, descending.
+
+    Examples
+    --------
+    >>> dense_spectrum(torch.eye(3)[None], [0])
+    tensor([[1., 1., 1.]])
+    """
+    if not isinstance(tensor, torch.Tensor) or tensor.ndim < 2:
+        raise AnalysisError(
+            f"tensor must be a torch.Tensor (E, d_0, ..., d_N-1) with a leading ensemble axis; "
+            f"got {type(tensor).__name__} of shape {tuple(getattr(tensor, 'shape', ()))}"
+        )
+    modes = list(range(tensor.ndim - 1))
+    rows = _check_rows(rows, modes, "modes")
+    cols = [m for m in modes if m not in rows]
+    dims = tensor.shape[1:]
+    w = tensor.permute(0, *(1 + m for m in rows), *(1 + m for m in cols))
+    mat = w.reshape(tensor.shape[0], math.prod(dims[m] for m in rows), -1)
+    return torch.linalg.svdvals(mat)
+
+
+# --------------------------------------------------------------------------- any network
+
+
+def _check_tensors(network: TensorNetwork, tensors: Any) -> dict[Hashable, torch.Tensor]:
+    names = list(network.tensors)
+    if isinstance(tensors, Mapping):
+        if set(tensors) != set(names):
+            raise AnalysisError(
+                f"tensors must be keyed by the network's tensor names {names!r}; got "
+                f"{list(tensors)!r}"
+            )
+        arrays = {n: tensors[n] for n in names}
+    else:
+        arrays = dict(zip(names, list(tensors), strict=False))
+        if len(arrays) != len(names) or len(list(tensors)) != len(names):
+            raise AnalysisError(f"expected {len(names)} tensors (one per {names!r})")
+    sizes, first = network.size_dict, arrays[names[0]]
+    for name, t in arrays.items():
+        want = (first.shape[0], *(sizes[i] for i in network.tensors[name]))
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != want:
+            raise AnalysisError(
+                f"tensor {name!r} must have shape {want} (ensemble axis, then indices "
+                f"{network.tensors[name]!r}); got {tuple(getattr(t, 'shape', ()))}"
+            )
+    return arrays
+
+
+def _sides(network: TensorNetwork, rows: list, cut: frozenset) -> list[Hashable]:
+    """Tensors joined to the (uncut) row indices once the cut indices are removed: side A."""
+    graph = nx.Graph()
+    for name, indices in network.tensors.items():
+        graph.add_node(("t", name))
+        graph.add_edges_from((("t", name), ("i", i)) for i in indices if i not in cut)
+    reach: set = set()
+    for r in rows:
+        if r not in cut:
+            reach |= nx.node_connected_component(graph, ("i", r))
+    assert not any(("i", j) in reach for j in network.output if j not in rows and j not in cut)
+    return [name for name in network.tensors if ("t", name) in reach]
+
+
+def _gram(
+    network: TensorNetwork, arrays: Mapping, side: list, summed: set, cut: list[Index]
+) -> torch.Tensor:
+    """``G[(e), cut_ket, cut_bra]`` of one side as an (E, r, r) matrix."""
+    symbols: dict[Hashable, str] = {}
+
+    def sym(label: Hashable) -> str:
+        return symbols.setdefault(label, oe.get_symbol(len(symbols)))
+
+    def label(i: Index, copy: str) -> Hashable:
+        return ("c", i, copy) if i in cut else ("o", i) if i in summed else ("n", i, copy)
+
+    first = next(iter(arrays.values()))
+    sizes, num = network.size_dict, first.shape[0]
+    terms, ops = [sym("e")], [first.new_ones(num)]
+    for name in side:
+        for copy in "kb":
+            terms.append(sym("e") + "".join(sym(label(i, copy)) for i in network.tensors[name]))
+            ops.append(arrays[name])
+    touched = {i for name in side for i in network.tensors[name]}
+    for c in cut:
+        if c in summed:  # an open row (column) index that is also cut: a delta
+            terms.append(sym(("c", c, "k")) + sym(("c", c, "b")))
+            ops.append(torch.eye(sizes[c], dtype=first.dtype, device=first.device))
+        elif c not in touched:  # this side does not depend on c
+            for copy in "kb":
+                terms.append(sym(("c", c, copy)))
+                ops.append(first.new_ones(sizes[c]))
+    out = sym("e") + "".join(sym(("c", c, copy)) for copy in "kb" for c in cut)
+    gram = oe.contract(",".join(terms) + "->" + out, *ops)
+    r = math.prod(sizes[c] for c in cut)
+    return gram.reshape(num, r, r)
+
+
+def matricization_spectrum(
+    network: TensorNetwork,
+    tensors: Mapping[Hashable, torch.Tensor] | Sequence[torch.Tensor],
+    rows: Iterable[Index],
+    *,
+    method: str = "auto",
+    max_entries: int = DENSE_LIMIT,
+) -> torch.Tensor:
+    """Singular values of ``[W]_rows`` for any network and any subset of its open indices.
+
+    Parameters
+    ----------
+    network
+        The tensor network; its open indices are the modes of W.
+    tensors
+        Name -> ``(E, *sizes)`` tensor (or a sequence in the network's tensor order).
+    rows
+        The open indices I on the rows (any subset, not only tree nodes).
+    method
+        ``"gram"``: split along ``network.min_cut(rows)``, contract the Gram network of each
+        side with the cut indices open, eigenvalues of ``G_A^{1/2} G_B G_A^{1/2}``.
+        ``"dense"``: contract W and run ``torch.linalg.svdvals`` (the oracle).
+        ``"auto"``: dense when W has at most ``max_entries`` entries per member and the cut
+        is wider than W, else gram.
+    max_entries
+        Largest W (entries per ensemble member) that ``"dense"`` will build.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(E, k)`` descending, ``k = min(min-cut bound, Π_I d, Π_rest d)``.
+
+    Raises
+    ------
+    AnalysisError
+        On rows that are not open indices, tensors that do not fit, an unknown method, or a
+        dense W larger than ``max_entries``.
+
+    Examples
+    --------
+    >>> net = TensorNetwork.from_equation("ir,jr->ij", (3, 2), (3, 2))
+    >>> a = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]])
+    >>> matricization_spectrum(net, [a, a], ["i"], method="gram")
+    tensor([[4., 1.]])
+    """
+    if method not in _METHODS:
+        raise AnalysisError(f"unknown method={method!r}; valid options: {list(_METHODS)}")
+    rows = _check_rows(rows, network.output, "network's open indices")
+    arrays = _check_tensors(network, tensors)
+    sizes = network.size_dict
+    n_rows = math.prod(sizes[i] for i in rows)
+    n_all = math.prod(sizes[i] for i in network.output)
+    bound, cut = network.min_cut(rows)
+    k = min(bound, n_rows, n_all // n_rows)
+    if method == "auto":
+        method = "dense" if n_all <= max_entries and bound * bound > n_all else "gram"
+    if method == "dense":
+        return _dense(network, arrays, rows, max_entries)[..., :k]
+    order = sorted(cut, key=repr)
+    side_a = _sides(network, rows, cut)
+    side_b = [n for n in network.tensors if n not in side_a]
+    cols = {j for j in network.output if j not in rows}
+    g_a = _gram(network, arrays, side_a, set(rows), order)
+    g_b = _gram(network, arrays, side_b, cols, order)
+    a, b = _normalize(g_a), _normalize(g_b)
+    sq = _pair_eigvals(a.matrix, b.matrix)[..., :k]
+    return sq.sqrt() * torch.exp(0.5 * (a.log_scale + b.log_scale))[..., None]
+
+
+def _normalize(g: torch.Tensor) -> Scaled:
+    top = torch.diagonal(g, dim1=-2, dim2=-1).amax(dim=-1)
+    safe = torch.where(top > 0, top, torch.ones_like(top))
+    return Scaled(g / safe[:, None, None], torch.log(safe))
+
+
+def _dense(network: TensorNetwork, arrays: Mapping, rows: list, max_entries: int) -> torch.Tensor:
+    sizes = network.size_dict
+    n_all = math.prod(sizes[i] for i in network.output)
+    if n_all > max_entries:
+        raise AnalysisError(
+            f"method='dense' would build W with {n_all} entries per ensemble member, above the "
+            f"limit max_entries={max_entries} (2**{math.log2(max_entries):g}); use "
+            f"method='gram' or raise max_entries"
+        )
+    symbols = {"e": oe.get_symbol(0)}
+    for i in sizes:
+        symbols[("i", i)] = oe.get_symbol(len(symbols))
+    terms = [
+        symbols["e"] + "".join(symbols[("i", i)] for i in ix) for ix in network.tensors.values()
+    ]
+    out = symbols["e"] + "".join(symbols[("i", i)] for i in network.output)
+    w = oe.contract(",".join(terms) + "->" + out, *arrays.values())
+    return dense_spectrum(w, [network.output.index(r) for r in rows])
