@@ -117,7 +117,8 @@ def main() -> None:
             f"{res['ratio']:.1f}x | {res['loss_rel_diff']:.1e} |"
         )
     print(
-        "\n| ensemble of 32 | one step, 32 in one (ms) | 32 steps one after another (ms) | throughput ratio |"
+        "\n| ensemble of 32 | one step, 32 in one (ms) | 32 steps one after another (ms) "
+        "| throughput ratio |"
     )
     print("|---|---|---|---|")
     settings = {

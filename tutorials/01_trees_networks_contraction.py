@@ -72,6 +72,4 @@ spectra = tnreg.node_spectra(model)
 for node, s in spectra.items():
     rank = int((s[0] > 1e-9 * s[0].max()).sum())
     assert rank <= net.rank_bound(trees.modes_under(model.tree, node))
-    print(
-        f"{node!s:12s} rank {rank}  bound {net.rank_bound(trees.modes_under(model.tree, node))}"
-    )
+    print(f"{node!s:12s} rank {rank}  bound {net.rank_bound(trees.modes_under(model.tree, node))}")
