@@ -122,7 +122,7 @@ def compare_dense(n: int, d: int, width: int) -> str:
     mem_gram, mem_dense = peak_memory(n, d, width, "gram"), peak_memory(n, d, width, "dense")
     return (
         f"| order {n}, d={d}, binary, widths {width} ({d**n:.3g} entries) | {len(gram)} | "
-        f"{t_gram * 1e3:.1f} ms / {mem_gram:.0f} MB | {t_dense:.2f} s / {mem_dense:.0f} MB | "
+        f"{t_gram * 1e3:.1f} ms / {mem_gram:.1f} MB | {t_dense:.2f} s / {mem_dense:.0f} MB | "
         f"{t_dense / t_gram:.0f}x | {diff:.1e} |"
     )
 
@@ -139,7 +139,7 @@ def gram_only(n: int, d: int, width: int, repeats: int) -> str:
     size = f"2^{n * math.log2(d):.0f}"
     return (
         f"| order {n}, d={d}, binary, widths {width} ({size} entries) | {len(spectra)} | "
-        f"{t_gram * 1e3:.1f} ms / {mem:.0f} MB | — | — | no NaN, log σ_max finite: {ok} |"
+        f"{t_gram * 1e3:.1f} ms / {mem:.1f} MB | — | — | no NaN, log σ_max finite: {ok} |"
     )
 
 

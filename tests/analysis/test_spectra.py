@@ -239,6 +239,20 @@ def test_gradcheck_float64():
     assert not node_spectra(tree, dict(zip(names, inputs, strict=True)))[0].requires_grad
 
 
+def test_gradcheck_network_float64():
+    net, ts = ring_network(3)
+    names = list(ts)
+
+    def f(*xs):
+        arrays = dict(zip(names, xs, strict=True))
+        return matricization_spectrum(net, arrays, [0, 2], method="gram", differentiable=True)
+
+    inputs = tuple(t[:1].clone().requires_grad_() for t in ts.values())
+    assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6)
+    arrays = dict(zip(names, inputs, strict=True))
+    assert not matricization_spectrum(net, arrays, [0, 2]).requires_grad
+
+
 # --------------------------------------------------------------------------- any matricization
 
 

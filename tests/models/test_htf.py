@@ -385,3 +385,22 @@ def test_star_pooling_is_pairwise_memoized():
     merges = plan.merges[(0, 1, 2, 3)]
     assert [(m.a, m.b) for m in merges] == [(0, 1), (2, 3), (4, 5)]
     assert merges[0].rows_a.shape[0] <= 100 and merges[1].rows_a.shape[0] <= 100
+
+
+def test_rescale_zero_tensor_is_refused():
+    model = build("binary4")
+    with torch.no_grad():
+        for p in model.params:
+            p.zero_()
+    with pytest.raises(ValueError, match="cannot rescale a zero end tensor"):
+        model.rescale_(1.0)
+
+
+def test_rescale_at_high_order_stays_finite():
+    model = HierarchicalTensorFactorization(
+        trees.balanced(256), 2, 4, seed=0, dtype=F64, init_std=0.1
+    )
+    model.rescale_(1.0)
+    from tnreg.analysis.gramians import log_frobenius_norm
+
+    assert abs(float(log_frobenius_norm(model.tree, model.matrices()))) < 1e-8

@@ -371,6 +371,7 @@ def matricization_spectrum(
     *,
     method: str = "auto",
     max_entries: int = DENSE_LIMIT,
+    differentiable: bool = False,
 ) -> torch.Tensor:
     """Singular values of ``[W]_rows`` for any network and any subset of its open indices.
 
@@ -390,6 +391,8 @@ def matricization_spectrum(
         is wider than W, else gram.
     max_entries
         Largest W (entries per ensemble member) that ``"dense"`` will build.
+    differentiable
+        Keep the autograd graph (default: computed under ``torch.no_grad``).
 
     Returns
     -------
@@ -420,8 +423,15 @@ def matricization_spectrum(
     k = min(bound, n_rows, n_all // n_rows)
     if method == "auto":
         method = "dense" if n_all <= max_entries and bound * bound > n_all else "gram"
-    if method == "dense":
-        return _dense(network, arrays, rows, max_entries)[..., :k]
+    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+        if method == "dense":
+            return _dense(network, arrays, rows, max_entries)[..., :k]
+        return _gram_spectrum(network, arrays, rows, cut, k)
+
+
+def _gram_spectrum(
+    network: TensorNetwork, arrays: Mapping, rows: list, cut: frozenset, k: int
+) -> torch.Tensor:
     order = sorted(cut, key=repr)
     side_a = _sides(network, rows, cut)
     side_b = [n for n in network.tensors if n not in side_a]
@@ -434,7 +444,7 @@ def matricization_spectrum(
 
 
 def _normalize(g: torch.Tensor) -> Scaled:
-    top = torch.diagonal(g, dim1=-2, dim2=-1).amax(dim=-1)
+    top = torch.diagonal(g, dim1=-2, dim2=-1).amax(dim=-1).detach()
     safe = torch.where(top > 0, top, torch.ones_like(top))
     return Scaled(g / safe[:, None, None], torch.log(safe))
 

@@ -370,17 +370,17 @@ class HierarchicalTensorFactorization(nn.Module):
         The end tensor is homogeneous of degree P = :attr:`num_matrices`, so each matrix is
         scaled by (target / current)^(1/P). Computed from Gramians, never densified.
         """
-        from tnreg.analysis.gramians import frobenius_norm_sq
+        from tnreg.analysis.gramians import log_frobenius_norm
 
         target = torch.tensor(
             base.member_values(target_norm, self.members, "target_norm"),
             dtype=self._ones.dtype,
             device=self._ones.device,
         )
-        current = frobenius_norm_sq(self.tree, self.matrices()).sqrt()
-        if bool((current == 0).any()):
+        current = log_frobenius_norm(self.tree, self.matrices())  # finite at any order
+        if not bool(torch.isfinite(current).all()):
             raise ValueError("cannot rescale a zero end tensor to a nonzero norm")
-        factor = (target / current) ** (1.0 / self.num_matrices)
+        factor = ((target.log() - current) / self.num_matrices).exp()
         for p in self.params:
             p.mul_(factor.view(-1, 1, 1))
         return self
