@@ -77,6 +77,7 @@ def htf_vs_baseline(width, dim, batch, repeats, device):
     model = HierarchicalTensorFactorization(
         trees.balanced(4), dim, width, init_std=0.05, seed=0, device=device
     )
+    model.rescale_(float(dim) ** 2)  # entries of order one, so the loss comparison means something
     base = PapersBaseline(model)
     idx, y = data(model.dims, batch, device=device)
     loss_t, loss_b = step(model, idx, y, lr=0.0), step(base, idx, y, lr=0.0)

@@ -119,7 +119,7 @@ def plan_indices(
     indices: torch.Tensor,
     dims: tuple[int, ...],
     *,
-    outer_ratio: float = 8.0,
+    outer_ratio: float = 32.0,
 ) -> IndexPlan:
     """Plan the memoized evaluation of a batch, bottom-up.
 
@@ -127,7 +127,8 @@ def plan_indices(
     ``tree.nodes[leaf]["mode"]`` (a leaf's table has ``dims[mode]`` rows). ``indices`` must
     already be validated. The root's last merge
     becomes one matrix product over all pairs of rows when there are at most ``outer_ratio``
-    times as many pairs as samples (dense GEMM work beats gathering at that ratio).
+    times as many pairs as samples (measured on 2 CPU cores: at 32x the pairs, one GEMM still
+    beats gathering, multiplying and reducing per sample; see bench/bench_models.py).
     """
     ids: dict[Node, torch.Tensor] = {}
     sizes: dict[Node, int] = {}
