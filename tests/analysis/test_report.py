@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tnreg import trees
 from tnreg.analysis.report import RankReport, rank_report
 from tnreg.trees import (
     balanced,
@@ -189,12 +190,15 @@ class FakeModel:
         return {v: m.clone().requires_grad_() for v, m in self._mats.items()}
 
 
-def test_model_uses_network_bound_and_detaches() -> None:
+def test_model_bound_comes_from_the_tree_and_report_detaches() -> None:
+    from tnreg.analysis.report import tree_rank_bounds
+
     tree = TREES["balanced-4"]
     model = FakeModel(tree, _random_matrices(tree, 3, seed=1))
     report = rank_report(model, rtol=1e-6)
-    assert [row.bound for row in report.rows] == [99] * 6
-    assert model.network.calls == [row.modes for row in report.rows]
+    bounds = tree_rank_bounds(tree, model.matrices())
+    assert [row.bound for row in report.rows] == [bounds[row.node] for row in report.rows]
+    assert model.network.calls == []  # no max-flow per node
     assert not any(
         row.spectrum.requires_grad or row.effective_rank.requires_grad for row in report.rows
     )
@@ -260,3 +264,28 @@ def test_report_is_frozen() -> None:
     assert isinstance(report, RankReport)
     with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign"):
         report.rtol = 1.0  # type: ignore[misc]
+
+
+BOUND_CASES = {
+    "binary": (trees.balanced(8), [2, 3, 2, 3, 2, 3, 2, 3], 4),
+    "ternary_wide": (trees.balanced(9, arity=3), 2, 16),
+    "caterpillar": (trees.caterpillar(6), 3, 5),
+    "mixed": (
+        trees.from_nested(((3, 0, 5), (1, (4, 2)))),
+        [2, 3, 4, 2, 3, 5],
+        {(0, 1, 2, 3, 4, 5): 7, (0, 3, 5): 3, (1, 2, 4): 30, (2, 4): 2},
+    ),
+    "star": (trees.star(5), 2, 40),
+}
+
+
+@pytest.mark.parametrize("name", BOUND_CASES)
+def test_tree_rank_bounds_equal_network_min_cut(name):
+    from tnreg.analysis.report import tree_rank_bounds
+    from tnreg.models import HierarchicalTensorFactorization
+
+    tree, dims, widths = BOUND_CASES[name]
+    model = HierarchicalTensorFactorization(tree, dims, widths, seed=0, dtype=torch.float64)
+    bounds = tree_rank_bounds(model.tree, model.matrices())
+    sets = trees.node_mode_sets(model.tree)
+    assert bounds == {v: model.network.rank_bound(sets[v]) for v in sets}
