@@ -216,9 +216,7 @@ def rank_report(
         s = rel * scaled[v].log_max[index].exp().unsqueeze(-1)  # may overflow to inf at high order
         # ranks are scale-invariant: measure the relative spectrum unless an absolute atol is set
         measured = rel if atol == 0 else s
-        bound = (
-            bounds[v]
-        )
+        bound = bounds[v]
         rows.append(
             RankRow(
                 node=v,
