@@ -21,6 +21,7 @@ import torch
 __all__ = [
     "DEFAULT_MAX_DENSE",
     "check_dense_size",
+    "gaussian_parameters",
     "member_seeds",
     "member_values",
     "mse_per_member",
@@ -93,3 +94,17 @@ def mse_per_member(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tens
     Sum the result to train an ensemble: members' gradients stay independent.
     """
     return (prediction - target).square().mean(-1)
+
+
+def gaussian_parameters(shapes, stds, seeds, *, dtype, device) -> list[torch.nn.Parameter]:
+    """Member k's matrices are drawn in order from its own generator, then stacked."""
+    per_member = []
+    for std, seed in zip(stds, seeds):
+        gen = None if seed is None else torch.Generator().manual_seed(seed)
+        per_member.append(
+            [torch.randn(s, generator=gen, dtype=torch.float64) * std for s in shapes]
+        )
+    return [
+        torch.nn.Parameter(torch.stack([m[i] for m in per_member]).to(dtype=dtype, device=device))
+        for i in range(len(shapes))
+    ]

@@ -73,16 +73,8 @@ class NetworkModel(nn.Module):
         self._mode_axis = self._find_mode_axes()
         stds = base.member_values(init_std, self.members, "init_std")
         seeds = base.member_seeds(seed, self.members)
-        shapes = network.shapes()
-        per_member = []
-        for std, s in zip(stds, seeds):
-            gen = None if s is None else torch.Generator().manual_seed(s)
-            per_member.append(
-                [torch.randn(sh, generator=gen, dtype=torch.float64) * std for sh in shapes]
-            )
         self.params = nn.ParameterList(
-            nn.Parameter(torch.stack([m[i] for m in per_member]).to(dtype=dtype, device=device))
-            for i in range(len(shapes))
+            base.gaussian_parameters(network.shapes(), stds, seeds, dtype=dtype, device=device)
         )
         self._plans: dict[tuple[str, int], ContractionPlan] = {}
 

@@ -161,7 +161,9 @@ class HierarchicalTensorFactorization(nn.Module):
             shapes += [(rows, cols)] + [(cols, cols)] * (self.depth[v] - 1)
         stds = base.member_values(init_std, self.members, "init_std")
         seeds = base.member_seeds(seed, self.members)
-        self.params = nn.ParameterList(_gaussian(shapes, stds, seeds, dtype=dtype, device=device))
+        self.params = nn.ParameterList(
+            base.gaussian_parameters(shapes, stds, seeds, dtype=dtype, device=device)
+        )
         width = self.widths[top]
         self.register_buffer(
             "_ones", torch.ones(self.members, width, 1, dtype=dtype, device=device)
@@ -443,20 +445,6 @@ def _compact(values):
     """One value if all agree, else the sorted distinct values."""
     distinct = sorted(set(values))
     return distinct[0] if len(distinct) == 1 else distinct
-
-
-def _gaussian(shapes, stds, seeds, *, dtype, device) -> list[nn.Parameter]:
-    """Member k's matrices are drawn in order from its own generator, then stacked."""
-    per_member = []
-    for std, seed in zip(stds, seeds):
-        gen = None if seed is None else torch.Generator().manual_seed(seed)
-        per_member.append(
-            [torch.randn(s, generator=gen, dtype=torch.float64) * std for s in shapes]
-        )
-    return [
-        nn.Parameter(torch.stack([m[i] for m in per_member]).to(dtype=dtype, device=device))
-        for i in range(len(shapes))
-    ]
 
 
 class CP(HierarchicalTensorFactorization):
