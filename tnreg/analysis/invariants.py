@@ -35,7 +35,7 @@ from typing import Any
 import networkx as nx
 import torch
 
-from tnreg.analysis.norms import resolve_tree
+from tnreg.analysis.norms import from_model, resolve_tree, star_root
 from tnreg.trees import children, is_leaf, postorder, root
 from tnreg.typing import Node
 
@@ -58,13 +58,7 @@ def resolve_layers(
 
     A bare tensor value stands for a depth-1 node. Every non-root node must be present.
     """
-    tree = resolve_tree(tree_or_model)
-    if not isinstance(tree_or_model, nx.DiGraph):
-        if layers is not None:
-            raise ValueError("got a model and layers; pass either a model or (tree, layers)")
-        layers = tree_or_model.layers()
-    if layers is None:
-        raise ValueError("layers are required with a plain tree: pass (tree, layers)")
+    tree, layers = from_model(tree_or_model, layers, "layers")
     top = root(tree)
     out: dict[Node, list[torch.Tensor]] = {}
     for v in postorder(tree):
@@ -142,14 +136,7 @@ def cp_squared_norms(tree_or_model: Any, layers: Layers | None = None) -> torch.
     >>> cp_squared_norms(star(2), layers).shape
     torch.Size([1, 3, 3])
     """
-    tree = resolve_tree(tree_or_model)
-    top = root(tree)
-    inner = [c for c in children(tree, top) if not is_leaf(tree, c)]
-    if inner:
-        raise ValueError(
-            f"cp_squared_norms needs a star (CP) tree; root {top!r} has interior children "
-            f"{inner}. Use local_squared_norms for hierarchical trees."
-        )
+    top = star_root(resolve_tree(tree_or_model), "cp_squared_norms", "local_squared_norms")
     return local_squared_norms(tree_or_model, layers)[top]
 
 

@@ -54,6 +54,30 @@ def resolve_tree(tree_or_model: Any) -> nx.DiGraph:
     return tree
 
 
+def from_model(tree_or_model: Any, given: Any, what: str) -> tuple[nx.DiGraph, Any]:
+    """``(tree, values)`` where values are ``given`` or read from the model's ``what()``."""
+    tree = resolve_tree(tree_or_model)
+    if not isinstance(tree_or_model, nx.DiGraph):
+        if given is not None:
+            raise ValueError(f"got a model and {what}; pass either a model or (tree, {what})")
+        given = getattr(tree_or_model, what)()
+    if given is None:
+        raise ValueError(f"{what} are required with a plain tree: pass (tree, {what})")
+    return tree, given
+
+
+def star_root(tree: nx.DiGraph, caller: str, instead: str) -> Node:
+    """The root of a star (CP) tree; a clear error naming ``instead`` for any other tree."""
+    top = root(tree)
+    inner = [c for c in children(tree, top) if not is_leaf(tree, c)]
+    if inner:
+        raise ValueError(
+            f"{caller} needs a star (CP) tree; root {top!r} has interior children "
+            f"{inner}. Use {instead} for hierarchical trees."
+        )
+    return top
+
+
 def resolve_matrices(
     tree_or_model: Any, matrices: Mapping[Node, torch.Tensor] | None
 ) -> tuple[nx.DiGraph, dict[Node, torch.Tensor]]:
@@ -66,13 +90,7 @@ def resolve_matrices(
     ValueError
         If matrices are missing or given twice, or their shapes do not fit the tree.
     """
-    tree = resolve_tree(tree_or_model)
-    if not isinstance(tree_or_model, nx.DiGraph):
-        if matrices is not None:
-            raise ValueError("got a model and matrices; pass either a model or (tree, matrices)")
-        matrices = tree_or_model.matrices()
-    if matrices is None:
-        raise ValueError("matrices are required with a plain tree: pass (tree, matrices)")
+    tree, matrices = from_model(tree_or_model, matrices, "matrices")
     check_matrices(tree, matrices)
     return tree, dict(matrices)
 
@@ -136,13 +154,7 @@ def component_norms(
     tensor([[5.6569, 5.6569, 5.6569]])
     """
     tree, matrices = resolve_matrices(tree_or_model, matrices)
-    top = root(tree)
-    inner = [c for c in children(tree, top) if not is_leaf(tree, c)]
-    if inner:
-        raise ValueError(
-            f"component_norms needs a star (CP) tree; root {top!r} has interior children "
-            f"{inner}. Use local_component_norms for hierarchical trees."
-        )
+    top = star_root(tree, "component_norms", "local_component_norms")
     return local_component_norms(tree, matrices, sort=sort)[top]
 
 

@@ -20,6 +20,7 @@ import torch
 
 __all__ = [
     "DEFAULT_MAX_DENSE",
+    "Factorization",
     "check_dense_size",
     "gaussian_parameters",
     "member_seeds",
@@ -108,3 +109,25 @@ def gaussian_parameters(shapes, stds, seeds, *, dtype, device) -> list[torch.nn.
         torch.nn.Parameter(torch.stack([m[i] for m in per_member]).to(dtype=dtype, device=device))
         for i in range(len(shapes))
     ]
+
+
+class Factorization(torch.nn.Module):
+    """What every tnreg model shares: ``dims``, ``ensemble``, ``params`` and the output shape."""
+
+    dims: tuple[int, ...]
+    ensemble: int | None
+    params: torch.nn.ParameterList
+
+    @property
+    def order(self) -> int:
+        """Number of modes N."""
+        return len(self.dims)
+
+    @property
+    def num_matrices(self) -> int:
+        """Trainable tensors in the product: the end tensor's degree of homogeneity."""
+        return len(self.params)
+
+    def _finish(self, out: torch.Tensor) -> torch.Tensor:
+        """Drop the ensemble axis of a single model."""
+        return out[0] if self.ensemble is None else out

@@ -35,7 +35,7 @@ __all__ = ["HierarchicalTucker", "NetworkModel", "TensorTrain", "Tucker"]
 _E, _B = "ensemble", "batch"
 
 
-class NetworkModel(nn.Module):
+class NetworkModel(base.Factorization):
     """A trainable tensor network: one Gaussian-initialized parameter per tensor.
 
     Parameters
@@ -88,16 +88,6 @@ class NetworkModel(nn.Module):
                     where[label] = (t, axis)
         return where
 
-    @property
-    def order(self) -> int:
-        """Number of modes N."""
-        return len(self.dims)
-
-    @property
-    def num_matrices(self) -> int:
-        """Trainable tensors: the end tensor's degree of homogeneity."""
-        return len(self.params)
-
     def tensors(self) -> dict[Node, torch.Tensor]:
         """Tensors of :attr:`network` with a leading ensemble axis, by tensor name."""
         return dict(zip(self._names, self.params))
@@ -145,9 +135,6 @@ class NetworkModel(nn.Module):
         """The whole end tensor, shape dims (or (E, *dims)); refuses above ``max_entries``."""
         base.check_dense_size((self.members, *self.dims), max_entries)
         return self._finish(self._plan("dense", 0)(*self.params))
-
-    def _finish(self, out: torch.Tensor) -> torch.Tensor:
-        return out[0] if self.ensemble is None else out
 
     def extra_repr(self) -> str:
         return f"{self.network!r}, ensemble={self.ensemble}"

@@ -79,7 +79,7 @@ def _resolve_depth(tree: nx.DiGraph, depth, nodes: list[Node]) -> dict[Node, int
     return out
 
 
-class HierarchicalTensorFactorization(nn.Module):
+class HierarchicalTensorFactorization(base.Factorization):
     """Product-pooling tensor factorization on a mode tree (HTF; CP on the star tree).
 
     Parameters
@@ -184,16 +184,6 @@ class HierarchicalTensorFactorization(nn.Module):
         if self.tree.out_degree(node) == 0:
             return self.dims[self.tree.nodes[node]["mode"]], up
         return self.widths[node], up
-
-    @property
-    def order(self) -> int:
-        """Number of modes N."""
-        return len(self.dims)
-
-    @property
-    def num_matrices(self) -> int:
-        """Trainable matrices in the product: the end tensor's degree of homogeneity."""
-        return len(self.params)
 
     @property
     def network(self):
@@ -316,9 +306,6 @@ class HierarchicalTensorFactorization(nn.Module):
             else:
                 values[node] = _channel_matmul(pooled, mats[node])
         return values[self._root]
-
-    def _finish(self, out: torch.Tensor) -> torch.Tensor:
-        return out[0] if self.ensemble is None else out
 
     def _check_vectors(self, vectors) -> list[torch.Tensor]:
         if isinstance(vectors, torch.Tensor):
