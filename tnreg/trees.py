@@ -41,6 +41,8 @@ __all__ = [
     "leaves",
     "mode_sets",
     "modes_under",
+    "node_name",
+    "node_names",
     "node_mode_sets",
     "order",
     "parent",
@@ -395,6 +397,47 @@ def modes_under(tree: nx.DiGraph, node: Node) -> tuple[Mode, ...]:
     """The sorted modes under ``node``: its mode set I."""
     below = nx.descendants(tree, _known(tree, node)) | {node}
     return tuple(sorted(tree.nodes[v]["mode"] for v in below if tree.out_degree(v) == 0))
+
+
+def _span(modes: Sequence[Mode]) -> str:
+    """``0-3`` for a run of consecutive modes, ``0,2,5`` otherwise (abbreviated when long)."""
+    modes = sorted(modes)
+    if len(modes) == 1:
+        return str(modes[0])
+    if modes == list(range(modes[0], modes[-1] + 1)):
+        return f"{modes[0]}-{modes[-1]}"
+    if len(modes) <= 6:
+        return ",".join(map(str, modes))
+    return f"{modes[0]},{modes[1]},...,{modes[-1]}({len(modes)})"
+
+
+def node_names(tree: nx.DiGraph) -> dict[Node, str]:
+    """A short, unique, printable name for every node, in postorder.
+
+    A node is named by the modes under it: ``"3"`` for leaf 3, ``"0-3"`` for the modes 0..3,
+    ``"0,2,5"`` for a scattered set (abbreviated beyond six modes). Names stay short at any
+    order (a node over 512 modes is ``"0-511"``), so they suit table columns and CSV headers.
+    Nodes with equal mode sets (a single-child node and its child) get a ``'`` per level up.
+
+    Examples
+    --------
+    >>> node_names(from_nested(((0, 1), (2, 3))))
+    {0: '0', 1: '1', (0, 1): '0-1', 2: '2', 3: '3', (2, 3): '2-3', (0, 1, 2, 3): '0-3'}
+    """
+    out: dict[Node, str] = {}
+    seen: dict[str, int] = {}
+    for v, modes in mode_sets(tree).items():
+        name = _span(modes)
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out[v] = name + "'" * count
+    return out
+
+
+def node_name(tree: nx.DiGraph, node: Node) -> str:
+    """The short name of one node; see :func:`node_names`."""
+    _known(tree, node)
+    return node_names(tree)[node]
 
 
 def node_mode_sets(tree: nx.DiGraph) -> dict[Node, tuple[Mode, ...]]:
