@@ -15,6 +15,9 @@ from tnreg.analysis.invariants import (
     local_squared_norms,
     pairwise_differences,
 )
+from tnreg.analysis.resolve import AnalysisError
+from tnreg.models import HierarchicalTensorFactorization
+from tnreg.testing import random_model
 from tnreg.trees import children, from_nested, is_leaf, parent, postorder, root
 
 F64 = torch.float64
@@ -204,19 +207,28 @@ def test_balancedness_shapes_and_keys() -> None:
     }
 
 
-class FakeModel:
-    def __init__(self, tree, layers):
-        self.tree, self._layers = tree, layers
+def _model(name: str):
+    """The tnreg model holding the layers of case ``name`` (loaded with ``load_matrices_``)."""
+    _, dims, width, trainable_root, _ = CASES[name]
+    tree, _, layers, _ = _build(name)
+    model = HierarchicalTensorFactorization(
+        tree,
+        dims,
+        width,
+        output="trainable" if trainable_root else "ones",
+        ensemble=MEMBERS,
+        dtype=F64,
+    )
+    return model.load_matrices_({v: [a.detach() for a in chain] for v, chain in layers.items()})
 
-    def layers(self):
-        return self._layers
 
-
-def test_model_duck_typing_and_bare_tensors() -> None:
-    tree, _, layers, _ = _build("cp-ones-root")
+@pytest.mark.parametrize("name", ["cp-ones-root", "cp-trainable-root", "htf-3-child"])
+def test_model_and_bare_tensors_agree(name: str) -> None:
+    tree, _, layers, _ = _build(name)
     bare = {v: chain[0] for v, chain in layers.items()}
     ref = invariants(tree, layers)
-    for got in (invariants(FakeModel(tree, layers)), invariants(tree, bare)):
+    for got in (invariants(_model(name)), invariants(tree, bare)):
+        assert set(got) == set(ref)
         assert all(torch.equal(got[k], ref[k]) for k in ref)
 
 
@@ -245,7 +257,7 @@ def _layers_edit(edit):
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        (lambda m: m.pop(2), "layers lacks node 2"),
+        (lambda m: m.pop(2), r"missing \[2\]"),
         (lambda m: m.update({2: []}), "layers of node 2 is empty"),
         (lambda m: m.update({2: [torch.ones(3, 3, dtype=F64)]}), r"layer 0 of node 2 must be"),
         (lambda m: m.update({2: ["x"]}), r"layer 0 of node 2 must be a tensor .* got str"),
@@ -253,23 +265,48 @@ def _layers_edit(edit):
             lambda m: m.update({2: [torch.ones(MEMBERS, 3, 4), torch.ones(MEMBERS, 5, 3)]}),
             "layers of node 2 do not chain",
         ),
-        (lambda m: m.update({2: [torch.ones(MEMBERS, 3, 2, dtype=F64)]}), "disagree on"),
+        (lambda m: m.update({2: [torch.ones(MEMBERS, 3, 2, dtype=F64)]}), "expected the width"),
+        (lambda m: m.update({2: [torch.full((MEMBERS, 3, 3), torch.nan)]}), "non-finite"),
     ],
 )
 def test_rejects_bad_layers(edit, match: str) -> None:
     tree, layers = _layers_edit(edit)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(AnalysisError, match=match):
         invariants(tree, layers)
 
 
 def test_resolve_errors() -> None:
-    tree, _, layers, _ = _build("cp-ones-root")
-    with pytest.raises(ValueError, match="pass either a model or"):
-        invariants(FakeModel(tree, layers), layers)
-    with pytest.raises(ValueError, match="layers are required"):
+    tree, _, _, _ = _build("cp-ones-root")
+    with pytest.raises(AnalysisError, match="node matrices are required with a plain tree"):
         invariants(tree)
-    with pytest.raises(TypeError, match="expected a mode tree"):
+    with pytest.raises(AnalysisError, match="expected a tnreg model or a mode tree"):
         invariants(object())
+
+
+def test_dense_core_formats_have_bond_invariants() -> None:
+    """Tucker/TT/HT: every bond's A A^T - B B^T is conserved (zero time derivative)."""
+    for kind in ("tucker", "tt", "ht"):
+        model = random_model(kind, order=3, dims=3, width=2, seed=1)
+        inv = invariants(model)
+        assert inv and all(k[0] in ("bond", "hyper") for k in inv)
+        _assert_conserved_under_flow(model, inv)
+
+
+def _assert_conserved_under_flow(model, inv) -> None:
+    idx = torch.cartesian_prod(*(torch.arange(d) for d in model.dims))
+    target = torch.randn(len(idx), generator=torch.Generator().manual_seed(0), dtype=F64)
+    loss = (model(idx) - target).square().mean()
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    gen = torch.Generator().manual_seed(1)
+    for key in inv:
+        probe = (
+            invariants(model, dtype=None)[key]
+            * torch.randn(inv[key].shape, generator=gen, dtype=F64)
+        ).sum()
+        dq = torch.autograd.grad(probe, list(model.parameters()), allow_unused=True)
+        rate = sum((g * d).sum() for g, d in zip(grads, dq) if d is not None)
+        scale = sum(g.norm() * d.norm() for g, d in zip(grads, dq) if d is not None)
+        assert abs(float(rate)) <= 1e-12 * float(scale) + 1e-300, key
 
 
 def test_cp_squared_norms_needs_star() -> None:
@@ -303,4 +340,5 @@ def test_drift_rejects_scalars() -> None:
 def test_float32_smoke() -> None:
     tree, _, layers, _ = _build("cp-ones-root")
     f32 = {v: [a.detach().float() for a in chain] for v, chain in layers.items()}
-    assert all(q.dtype == torch.float32 for q in invariants(tree, f32).values())
+    assert all(q.dtype == torch.float64 for q in invariants(tree, f32).values())  # default
+    assert all(q.dtype == torch.float32 for q in invariants(tree, f32, dtype=None).values())

@@ -13,6 +13,9 @@ from tnreg.analysis.norms import (
     factor_norms,
     local_component_norms,
 )
+from tnreg.analysis.resolve import AnalysisError
+from tnreg.models import CP
+from tnreg.testing import random_model
 from tnreg.trees import balanced, children, from_nested, is_leaf, parent, postorder, root, star
 
 F64 = torch.float64
@@ -36,25 +39,6 @@ def _outer(tensors: list[np.ndarray]) -> np.ndarray:
     for t in tensors[1:]:
         out = np.multiply.outer(out, t)
     return out
-
-
-class FakeModel:
-    """Duck-typed model: .tree, .matrices(), .layers()."""
-
-    def __init__(self, tree, layers, fixed=None):
-        self.tree, self._layers, self._fixed = tree, layers, fixed or {}
-
-    def layers(self):
-        return self._layers
-
-    def matrices(self):
-        out = {}
-        for v, chain in self._layers.items():
-            m = chain[0]
-            for a in chain[1:]:
-                m = m @ a
-            out[v] = m
-        return {**out, **self._fixed}
 
 
 # ---------------------------------------------------------------- CP components
@@ -100,19 +84,15 @@ def test_component_norms_sorted_descending() -> None:
 def test_component_norms_rejects_hierarchical_tree() -> None:
     tree = balanced(4)
     mats = _random_matrices(tree, [2] * 4, 3, 0)
-    with pytest.raises(ValueError, match="needs a star"):
+    with pytest.raises(AnalysisError, match="needs a star"):
         component_norms(tree, mats)
 
 
 def test_component_norms_of_deep_model_use_product_matrices() -> None:
-    tree = star(2)
-    gen = torch.Generator().manual_seed(5)
-    chain = [
-        torch.randn(1, 3, 4, generator=gen, dtype=F64),
-        torch.randn(1, 4, 2, generator=gen, dtype=F64),
-    ]
-    leaf1 = torch.randn(1, 5, 2, generator=gen, dtype=F64)
-    model = FakeModel(tree, {0: chain, 1: [leaf1]}, {(0, 1): torch.ones(1, 2, 1, dtype=F64)})
+    model = CP(2, (3, 5), 2, depth={0: 2}, dtype=F64, seed=5, init_std=1.0)
+    chain = [a.detach() for a in model.layers()[0]]
+    leaf1 = model.layers()[1][0].detach()
+    assert chain[0].shape == (1, 3, 2) and chain[1].shape == (1, 2, 2)
     product = chain[0] @ chain[1]
     ref = torch.linalg.vector_norm(product, dim=1) * torch.linalg.vector_norm(leaf1, dim=1)
     torch.testing.assert_close(component_norms(model), ref, rtol=1e-12, atol=0)
@@ -189,39 +169,56 @@ def _good():
     return tree, _random_matrices(tree, [2, 3], 4, 0, members=1)
 
 
-def test_model_and_matrices_is_ambiguous() -> None:
-    tree, mats = _good()
-    with pytest.raises(ValueError, match="pass either a model or"):
-        local_component_norms(FakeModel(tree, {v: [m] for v, m in mats.items()}), mats)
+def test_model_with_given_matrices_reads_the_given_ones() -> None:
+    model = CP(2, (2, 3), 4, seed=0, dtype=F64)
+    mats = {v: 2 * m.detach() for v, m in model.matrices().items()}
+    mats[(0, 1)] = model.matrices()[(0, 1)]  # the fixed ones output
+    got = local_component_norms(model, mats)[(0, 1)]
+    torch.testing.assert_close(got, 4 * local_component_norms(model)[(0, 1)].detach())
 
 
 def test_tree_needs_matrices() -> None:
-    with pytest.raises(ValueError, match="matrices are required"):
+    with pytest.raises(AnalysisError, match="matrices are required"):
         local_component_norms(star(2))
 
 
 def test_not_a_tree_or_model() -> None:
-    with pytest.raises(TypeError, match="expected a mode tree"):
+    with pytest.raises(AnalysisError, match="expected a tnreg model or a mode tree"):
         local_component_norms({"tree": 1})
+
+
+@pytest.mark.parametrize("kind", ["tucker", "tt", "ht"])
+def test_dense_core_formats_have_no_local_components(kind) -> None:
+    with pytest.raises(AnalysisError, match="dense cores"):
+        local_component_norms(random_model(kind, order=3))
 
 
 @pytest.mark.parametrize(
     ("edit", "error", "match"),
     [
-        (lambda m: m.pop(1), ValueError, r"lacks nodes \[1\]"),
-        (lambda m: m.update({1: np.ones((1, 3, 4))}), TypeError, "must be a torch.Tensor"),
+        (lambda m: m.pop(1), AnalysisError, r"missing \[1\]"),
+        (lambda m: m.update({1: np.ones((1, 3, 4))}), AnalysisError, "must be a 3-d torch.Tensor"),
         (
             lambda m: m.update({1: torch.ones(3, 4, dtype=F64)}),
-            ValueError,
-            r"shape \(E, rows, cols\)",
+            AnalysisError,
+            r"\(E, rows, cols\)",
         ),
-        (lambda m: m.update({1: torch.ones(1, 3, 5, dtype=F64)}), ValueError, "expected 4 columns"),
+        (
+            lambda m: m.update({1: torch.ones(1, 3, 5, dtype=F64)}),
+            AnalysisError,
+            "expected the width of its parent",
+        ),
         (
             lambda m: m.update({(0, 1): torch.ones(1, 4, 2, dtype=F64)}),
-            ValueError,
-            "expected 1 columns",
+            AnalysisError,
+            r"must have shape \(E, R_root, 1\)",
         ),
-        (lambda m: m.update({1: torch.ones(2, 3, 4, dtype=F64)}), ValueError, "ensemble size"),
+        (lambda m: m.update({1: torch.ones(2, 3, 4, dtype=F64)}), AnalysisError, "ensemble size"),
+        (
+            lambda m: m.update({1: torch.full((1, 3, 4), torch.inf, dtype=F64)}),
+            AnalysisError,
+            "matrix of node 1 has 12 non-finite",
+        ),
     ],
 )
 def test_rejects_bad_matrices(edit, error, match) -> None:
@@ -234,4 +231,5 @@ def test_rejects_bad_matrices(edit, error, match) -> None:
 def test_float32_smoke() -> None:
     tree = star(2)
     mats = {v: m.float() for v, m in _random_matrices(tree, [2, 3], 4, 0).items()}
-    assert component_norms(tree, mats).dtype == torch.float32
+    assert component_norms(tree, mats).dtype == torch.float64  # analysis runs in float64
+    assert component_norms(tree, mats, dtype=None).dtype == torch.float32

@@ -11,6 +11,8 @@ import torch
 
 from tnreg import trees
 from tnreg.analysis.report import RankReport, rank_report
+from tnreg.models import HierarchicalTensorFactorization
+from tnreg.testing import dense_svd, random_model
 from tnreg.trees import (
     balanced,
     caterpillar,
@@ -173,35 +175,34 @@ def test_zero_tensor_has_rank_zero(name: str) -> None:
 # ---------------------------------------------------------------- models, members, output
 
 
-class FakeNetwork:
-    def __init__(self):
-        self.calls = []
-
-    def rank_bound(self, rows):
-        self.calls.append(tuple(rows))
-        return 99
-
-
-class FakeModel:
-    def __init__(self, tree, mats):
-        self.tree, self._mats, self.network = tree, mats, FakeNetwork()
-
-    def matrices(self):
-        return {v: m.clone().requires_grad_() for v, m in self._mats.items()}
-
-
-def test_model_bound_comes_from_the_tree_and_report_detaches() -> None:
+def test_model_bound_comes_from_the_tree_and_report_detaches(monkeypatch) -> None:
     from tnreg.analysis.report import tree_rank_bounds
+    from tnreg.network import TensorNetwork
 
+    calls = []
+    monkeypatch.setattr(TensorNetwork, "rank_bound", lambda self, rows: calls.append(rows))
     tree = TREES["balanced-4"]
-    model = FakeModel(tree, _random_matrices(tree, 3, seed=1))
+    model = HierarchicalTensorFactorization(tree, 3, 3, ensemble=2, seed=1, dtype=torch.float64)
     report = rank_report(model, rtol=1e-6)
     bounds = tree_rank_bounds(tree, model.matrices())
     assert [row.bound for row in report.rows] == [bounds[row.node] for row in report.rows]
-    assert model.network.calls == []  # no max-flow per node
+    assert calls == []  # no max-flow per node
     assert not any(
         row.spectrum.requires_grad or row.effective_rank.requires_grad for row in report.rows
     )
+
+
+@pytest.mark.parametrize("kind", ["tucker", "tt", "ht"])
+def test_dense_core_formats_get_a_report(kind) -> None:
+    """Formats: ranks from the min-cut Gram networks, bounds from max-flow, no local counts."""
+    model = random_model(kind, order=4, dims=3, width=2, seed=3)
+    report = rank_report(model, rtol=1e-8)
+    w = model.to_dense().detach().double().numpy()
+    for row in report.rows:
+        ref = dense_svd(w, row.modes)
+        assert row.local_components is None
+        assert row.bound == model.network.rank_bound(list(row.modes))
+        assert int(row.numerical_rank[0]) == int((ref > 1e-8 * ref[0]).sum()) <= row.bound
 
 
 def test_member_selection() -> None:
@@ -235,8 +236,10 @@ def test_records_are_json_and_flat() -> None:
     assert set(first) == {
         "member",
         "node",
+        "name",
         "modes",
         "spectrum",
+        "log_sigma_max",
         "effective_rank",
         "numerical_rank",
         "bound",
@@ -252,7 +255,8 @@ def test_str_single_member_and_ensemble() -> None:
     text = str(rank_report(tree, mats, rtol=1e-6, member=0))
     lines = text.splitlines()
     assert lines[0] == "RankReport(members=[0], rtol=1e-06, atol=0)"
-    assert lines[1].split() == ["node", "modes", "σ_max", "erank", "rank", "bound", "local"]
+    assert lines[1].split() == ["node", "σ_max", "erank", "rank", "bound", "local"]
+    assert lines[2].split()[0] == "0" and lines[4].split()[0] == "0-1"  # short node names
     assert len(lines) == 2 + 6
     assert "[" not in lines[2].split("  ")[-1]  # scalars for one member
     assert "[" in str(rank_report(tree, mats, rtol=1e-6)).splitlines()[2].split(")")[-1]

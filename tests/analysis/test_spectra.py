@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import copy
 import math
-from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
@@ -23,7 +23,9 @@ from tnreg.analysis.spectra import (
     node_scaled_spectra,
     node_spectra,
 )
+from tnreg.models import HierarchicalTensorFactorization
 from tnreg.network import TensorNetwork
+from tnreg.testing import MODEL_KINDS, assert_close, dense_svd, random_model
 
 # --------------------------------------------------------------------------- helpers
 
@@ -137,25 +139,70 @@ def test_ensemble_members_are_independent():
     assert_spectra_match(tree, mats)
 
 
-def test_float32_smoke():
+def test_float32_parameters_analysed_in_float64():
+    """A float32 model's spectra match the float64 SVD of the same tensor to ~1e-12 σ_max."""
     tree = trees.balanced(4)
     mats = random_matrices(tree, (3, 3, 3, 3), 4, seed=2, dtype=torch.float32)
     spectra = node_spectra(tree, mats)
-    w = dense_numpy(tree, mats)
+    kept = node_spectra(tree, mats, dtype=None)  # the old behaviour: the parameters' dtype
+    w = dense_numpy(tree, mats)  # the float32 values, multiplied out in float64
     for v, modes in trees.node_mode_sets(tree).items():
-        assert spectra[v].dtype == torch.float32
+        assert spectra[v].dtype == torch.float64 and kept[v].dtype == torch.float32
         ref = numpy_svd(w, list(modes))
-        got = spectra[v][0].double().numpy()
-        np.testing.assert_allclose(got / ref[0], ref[: got.size] / ref[0], atol=2e-3)
+        got = spectra[v][0].numpy()
+        np.testing.assert_allclose(got / ref[0], ref[: got.size] / ref[0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(kept[v][0].double().numpy() / ref[0], got / ref[0], atol=2e-3)
 
 
-def test_model_duck_typing_and_node_subset():
-    tree = trees.balanced(4)
-    mats = random_matrices(tree, (2, 2, 2, 2), 2, seed=0)
-    model = SimpleNamespace(tree=tree, matrices=lambda: mats)
+def test_model_and_node_subset():
+    model = HierarchicalTensorFactorization(trees.balanced(4), 2, 2, seed=0, dtype=torch.float64)
     got = node_spectra(model, nodes=[(0, 1), 3])
     assert list(got) == [(0, 1), 3]
-    torch.testing.assert_close(got[3], node_spectra(tree, mats)[3], rtol=0, atol=0)
+    ref = node_spectra(model.tree, model.matrices())
+    torch.testing.assert_close(got[3], ref[3], rtol=0, atol=0)
+    # a model with explicit matrices reads those (checked against the model's tree)
+    doubled = {v: 2 * m.detach() for v, m in model.matrices().items()}
+    scale = 2.0 ** len(doubled)
+    torch.testing.assert_close(node_spectra(model, doubled)[3], scale * ref[3])
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_every_model_kind_against_dense_svd(kind, dtype):
+    """node_spectra on every model kind equals numpy's SVD of its dense float64 tensor."""
+    model = random_model(kind, order=4, dims=3, width=2, seed=7, ensemble=2, dtype=dtype)
+    spectra = node_spectra(model)
+    dense = copy.deepcopy(model).double().to_dense().detach()  # the same values, in float64
+    for v, modes in trees.node_mode_sets(model.tree).items():
+        for e in range(2):
+            ref = dense_svd(dense[e].numpy(), modes)
+            got = spectra[v][e]
+            assert got.dtype == torch.float64
+            assert_close(got, ref[: got.numel()], rtol=0, atol=1e-10, scale=float(ref[0]))
+            assert np.all(ref[got.numel() :] <= 1e-10 * ref[0])
+    scaled = node_scaled_spectra(model)
+    assert set(scaled) == set(spectra)
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_matricization_of_a_model(kind):
+    """matricization_spectrum(model, rows) reads the model's network and tensors."""
+    model = random_model(kind, order=4, dims=2, width=2, seed=3)
+    w = model.to_dense().detach().double().numpy()
+    for rows in ([0, 2], [1]):
+        got = matricization_spectrum(model, rows)[0]
+        ref = dense_svd(w, rows)
+        assert_close(got, ref[: got.numel()], rtol=0, atol=1e-10, scale=float(ref[0]))
+
+
+def test_auto_goes_dense_for_small_tensors():
+    """4096 entries: auto takes the SVD and resolves small singular values the Gram route loses."""
+    model = random_model("tt", order=12, dims=2, width=4, seed=0)
+    w = model.to_dense().detach().double().numpy()
+    rows = list(range(6))
+    ref = dense_svd(w, rows)
+    got = matricization_spectrum(model, rows)[0]
+    assert_close(got, ref[: got.numel()], rtol=1e-9, atol=1e-14, scale=float(ref[0]))
 
 
 # --------------------------------------------------------------------------- known ranks
@@ -391,7 +438,7 @@ def test_error_missing_root_output_layer():
     mats[(0, 1, 2, 3)] = torch.ones(1, 2, 2, dtype=torch.float64)
     with pytest.raises(AnalysisError, match=r"output layer must have shape \(E, R_root, 1\)"):
         node_spectra(tree, mats)
-    with pytest.raises(AnalysisError, match=r"or a model with \.tree and \.matrices"):
+    with pytest.raises(AnalysisError, match=r"pass \(tree, matrices\) or a model"):
         node_spectra(tree)
 
 

@@ -329,7 +329,7 @@ def test_bad_input(call, error, match):
             ValueError,
             r"unknown output='sum'; valid options: \['trainable', 'ones'\]",
         ),
-        (dict(ensemble=0), ValueError, "ensemble must be None or a positive int"),
+        (dict(ensemble=0), ValueError, "ensemble must be None \\(one model\\) or a positive int"),
         (dict(ensemble=2, seed=[1]), ValueError, "2 ints"),
         (
             dict(ensemble=2, init_std=[1, 2, 3]),

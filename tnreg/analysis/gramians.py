@@ -1,40 +1,21 @@
-"""Inner and outer Gramians of product-pooling tensor factorizations (CP, HTF, deep variants).
+"""Gramians and Frobenius norms of product-pooling factorizations, validated for users.
 
-Vocabulary
-----------
-mode set I(ν)
-    The modes under a node ν of the mode tree.
-matricization [W]_I
-    The end tensor W with the modes of I on the rows and the other modes on the columns.
-node matrix M_ν
-    ``matrices[ν]`` with a leading ensemble axis E: ``(E, d_n, R_Pa(n))`` at a leaf n,
-    ``(E, R_ν, R_Pa(ν))`` at an interior node, ``(E, R_root, 1)`` at the root (the output layer).
-    The *width* of a node is its number of rows (``d_n`` at a leaf).
-inner Gramian G_ν
-    ``U_ν^T U_ν`` where ``[W]_ν = U_ν V_ν^T`` splits W at ν into R_ν columns; bottom-up
-    ``G_ν = ∘_{c ∈ C(ν)} P_c`` (∘: Hadamard product) with the *projected Gramian*
-    ``P_c = M_c^T G_c M_c`` (``M_n^T M_n`` at a leaf: ``G_leaf = I`` is never formed).
-outer Gramian H_ν
-    ``V_ν^T V_ν``; top-down ``H_root = M_root M_root^T`` and ``H_c = M_c K_c M_c^T`` with the
-    *context* ``K_c = H_ν ∘ ∘_{s ∈ C(ν), s ≠ c} P_s`` (R_ν × R_ν, ν the parent of c).
-
-Scaling: at order 1024 these Gramians are products of about a thousand norms and over- or
-underflow any float. Every Gramian is therefore kept as a :class:`Scaled` pair: a matrix
-normalized to largest diagonal entry 1 (PSD, so every entry lies in [-1, 1]) and a per-member
-``log_scale``; the value is ``matrix * exp(log_scale)``. The scale factors are detached
-constants, so gradients through the normalized matrices are exact. Cost: O(Σ_ν R_ν³).
+The algebra lives in :mod:`tnreg.gramians` (below both models and analysis); these entry points
+accept a model or ``(tree, matrices)``, validate once with :func:`tnreg.analysis.resolve.resolve`
+and compute in float64 by default (``dtype=None`` keeps the parameters' dtype). See
+:mod:`tnreg.gramians` for the vocabulary (inner, projected, context and outer Gramians).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any
 
-import networkx as nx
 import torch
 
-from tnreg.trees import children, postorder, root
+from tnreg import gramians as _algebra
+from tnreg.analysis.resolve import AnalysisError, Resolved, resolve, validate_matrices
+from tnreg.gramians import Gramians, Scaled
 from tnreg.typing import Node
 
 __all__ = [
@@ -49,210 +30,29 @@ __all__ = [
     "validate_matrices",
 ]
 
-
-class AnalysisError(ValueError):
-    """Node matrices, nodes or mode subsets that do not fit the tree or network analysed."""
+_DEFAULT = torch.float64
 
 
-class Scaled(NamedTuple):
-    """A PSD matrix stored as ``matrix * exp(log_scale)``, batched over the ensemble.
-
-    Attributes
-    ----------
-    matrix
-        ``(E, R, R)``, largest diagonal entry 1 (or all zeros).
-    log_scale
-        ``(E,)`` natural-log scale factors.
-    """
-
-    matrix: torch.Tensor
-    log_scale: torch.Tensor
-
-    def value(self) -> torch.Tensor:
-        """The plain matrix ``matrix * exp(log_scale)`` (may over/underflow at high order)."""
-        return self.matrix * torch.exp(self.log_scale)[:, None, None]
-
-
-@dataclass(frozen=True)
-class Gramians:
-    """All Gramians of one factorization (see the module vocabulary).
-
-    Attributes
-    ----------
-    inner
-        ``G_ν`` for every interior node (root included).
-    projected
-        ``P_c = M_c^T G_c M_c`` (R_Pa(c) × R_Pa(c)) for every non-root node.
-    context
-        ``K_c`` (R_Pa(c) × R_Pa(c)) for every non-root node.
-    outer
-        ``H_ν`` for the root and every interior node (leaves: see :func:`outer_gramians`).
-    """
-
-    inner: dict[Node, Scaled]
-    projected: dict[Node, Scaled]
-    context: dict[Node, Scaled]
-    outer: dict[Node, Scaled]
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> dict[Node, int]:
-    """Check node matrices against ``tree`` and return every node's width.
-
-    Returns
-    -------
-    dict
-        Node -> width: ``d_n`` at a leaf, ``R_ν`` at an interior node (root included).
-
-    Raises
-    ------
-    AnalysisError
-        Naming the node and axis: a missing matrix (the root's output layer included), an
-        unknown node, a matrix that is not 3-d, mixed ensemble sizes, dtypes or devices, or a
-        column count that differs from the parent's width.
-
-    Examples
-    --------
-    >>> from tnreg.trees import balanced
-    >>> mats = {0: torch.ones(1, 2, 3), 1: torch.ones(1, 4, 3), (0, 1): torch.ones(1, 3, 1)}
-    >>> validate_matrices(balanced(2), mats)
-    {0: 2, 1: 4, (0, 1): 3}
-    """
-    top = root(tree)
-    if top not in matrices:
+def _product_pooling(source: Any, matrices: Any, dtype: Any, where: str) -> Resolved:
+    r = resolve(source, matrices, dtype=dtype, where=where)
+    if not r.is_product_pooling:
         raise AnalysisError(
-            f"missing root output layer: matrices has no entry for the root {top!r}; pass an "
-            f"(E, R_root, 1) tensor (torch.ones for the plain-sum output of CP)"
+            f"{where} needs a product-pooling model (CP, HTF and deep variants) or (tree, "
+            f"matrices); {type(r.model).__name__} has dense cores: use "
+            f"tnreg.analysis.matricization_spectrum"
         )
-    missing = [v for v in tree if v not in matrices]
-    unknown = [v for v in matrices if v not in tree]
-    if missing or unknown:
-        raise AnalysisError(
-            f"matrices must have one entry per tree node; missing {missing!r}, unknown {unknown!r}"
-        )
-    first = matrices[top]
-    for v in tree:
-        m = matrices[v]
-        if not isinstance(m, torch.Tensor) or m.ndim != 3:
-            shape = tuple(getattr(m, "shape", ()))
-            raise AnalysisError(
-                f"matrix of node {v!r} must be a 3-d torch.Tensor (E, rows, cols); got "
-                f"{type(m).__name__} of shape {shape}"
-            )
-        if m.shape[0] != first.shape[0] or m.dtype != first.dtype or m.device != first.device:
-            raise AnalysisError(
-                f"matrix of node {v!r} has ensemble size {m.shape[0]}, {m.dtype} on {m.device}; "
-                f"the root has {first.shape[0]}, {first.dtype} on {first.device}"
-            )
-    _check_columns(tree, matrices, top)
-    return {v: matrices[v].shape[1] for v in postorder(tree)}
+    return r
 
 
-def _check_columns(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor], top: Node) -> None:
-    if matrices[top].shape[2] != 1:
-        raise AnalysisError(
-            f"root {top!r} output layer must have shape (E, R_root, 1); got axis 2 of size "
-            f"{matrices[top].shape[2]} (shape {tuple(matrices[top].shape)})"
-        )
-    for v in tree:
-        for c in children(tree, v):
-            if matrices[c].shape[2] != matrices[v].shape[1]:
-                raise AnalysisError(
-                    f"matrix of node {c!r} has {matrices[c].shape[2]} columns (axis 2, shape "
-                    f"{tuple(matrices[c].shape)}), expected the width of its parent {v!r}: "
-                    f"{matrices[v].shape[1]} (axis 1 of shape {tuple(matrices[v].shape)})"
-                )
+def gramians(
+    source: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype | None = _DEFAULT,
+) -> Gramians:
+    """All inner, projected, context and outer Gramians (scaled), batched over E.
 
-
-# --------------------------------------------------------------------------- scaled algebra
-
-
-def _normalize(matrix: torch.Tensor, log_scale: torch.Tensor) -> Scaled:
-    """Divide by the largest diagonal entry (a detached constant), moving it to the log scale."""
-    top = torch.diagonal(matrix, dim1=-2, dim2=-1).amax(dim=-1).detach()
-    safe = torch.where((top > 0) & torch.isfinite(top), top, torch.ones_like(top))
-    return Scaled(matrix / safe[:, None, None], log_scale + torch.log(safe))
-
-
-def _hadamard(a: Scaled | None, b: Scaled | None) -> Scaled | None:
-    """Hadamard product of two scaled matrices; ``None`` is the all-ones identity."""
-    if a is None or b is None:
-        return b if a is None else a
-    return _normalize(a.matrix * b.matrix, a.log_scale + b.log_scale)
-
-
-def _sandwich(m: torch.Tensor, inner: Scaled, *, transpose: bool) -> Scaled:
-    """``M^T X M`` (``transpose=True``) or ``M X M^T``, renormalized."""
-    if transpose:
-        out = m.mT @ inner.matrix @ m
-    else:
-        out = m @ inner.matrix @ m.mT
-    return _normalize((out + out.mT) / 2, inner.log_scale)
-
-
-# --------------------------------------------------------------------------- sweeps
-
-
-def _inner_sweep(
-    tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]
-) -> tuple[dict[Node, Scaled], dict[Node, Scaled]]:
-    top = root(tree)
-    zero = torch.zeros(
-        matrices[top].shape[0], dtype=matrices[top].dtype, device=matrices[top].device
-    )
-    inner: dict[Node, Scaled] = {}
-    projected: dict[Node, Scaled] = {}
-    for v in postorder(tree):
-        kids = children(tree, v)
-        m = matrices[v]
-        if not kids:
-            projected[v] = _normalize(m.mT @ m, zero)
-            continue
-        g = None
-        for c in kids:
-            g = _hadamard(g, projected[c])
-        assert g is not None
-        inner[v] = g
-        if v != top:
-            projected[v] = _sandwich(m, g, transpose=True)
-    return inner, projected
-
-
-def _outer_sweep(
-    tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor], projected: Mapping[Node, Scaled]
-) -> tuple[dict[Node, Scaled], dict[Node, Scaled]]:
-    top = root(tree)
-    m = matrices[top]
-    zero = torch.zeros(m.shape[0], dtype=m.dtype, device=m.device)
-    outer = {top: _normalize(m @ m.mT, zero)}
-    context: dict[Node, Scaled] = {}
-    for v in reversed(postorder(tree)):
-        kids = children(tree, v)
-        if not kids:
-            continue
-        # prefix[i] = ∘_{j<i} P_j and suffix[i] = ∘_{j>=i} P_j, so K_c never divides
-        prefix: list[Scaled | None] = [None]
-        for c in kids[:-1]:
-            prefix.append(_hadamard(prefix[-1], projected[c]))
-        suffix: Scaled | None = None
-        for i in range(len(kids) - 1, -1, -1):
-            c = kids[i]
-            k = _hadamard(outer[v], _hadamard(prefix[i], suffix))
-            assert k is not None
-            context[c] = k
-            if children(tree, c):
-                outer[c] = _sandwich(matrices[c], k, transpose=False)
-            suffix = _hadamard(projected[c], suffix)
-    return outer, context
-
-
-def gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Gramians:
-    """Compute all inner, projected, context and outer Gramians (scaled), batched over E.
-
-    Differentiable (no ``torch.no_grad`` inside). Cost O(Σ_ν R_ν³) plus O(Σ_n d_n R²) at the
-    leaves; ``matrices`` is validated with :func:`validate_matrices`.
+    Differentiable. Cost O(Σ_ν R_ν³) plus O(Σ_n d_n R²) at the leaves.
 
     Examples
     --------
@@ -263,39 +63,47 @@ def gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Gramian
     >>> round(g.inner[(0, 1, 2)].value().item(), 9)  # ||w||^6 for w = (1, 1)
     8.0
     """
-    validate_matrices(tree, matrices)
-    inner, projected = _inner_sweep(tree, matrices)
-    outer, context = _outer_sweep(tree, matrices, projected)
-    return Gramians(inner=inner, projected=projected, context=context, outer=outer)
+    r = _product_pooling(source, matrices, dtype, "gramians")
+    return _algebra.gramians(r.tree, r.matrices)
 
 
-def inner_gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> dict[Node, Scaled]:
+def inner_gramians(
+    source: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype | None = _DEFAULT,
+) -> dict[Node, Scaled]:
     """Inner Gramians ``G_ν`` of every interior node (``G_leaf = I`` is not stored)."""
-    validate_matrices(tree, matrices)
-    return _inner_sweep(tree, matrices)[0]
+    r = _product_pooling(source, matrices, dtype, "inner_gramians")
+    return _algebra.inner_gramians(r.tree, r.matrices)
 
 
-def outer_gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> dict[Node, Scaled]:
+def outer_gramians(
+    source: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype | None = _DEFAULT,
+) -> dict[Node, Scaled]:
     """Outer Gramians ``H_ν`` of every node, leaves included (``d_n × d_n`` there).
 
     Examples
     --------
     >>> from tnreg.trees import balanced
     >>> mats = {0: torch.eye(2)[None], 1: 2 * torch.eye(2)[None], (0, 1): torch.ones(1, 2, 1)}
-    >>> outer_gramians(balanced(2), mats)[0].value()  # [W]_0 = diag(2, 2)
+    >>> outer_gramians(balanced(2), mats, dtype=None)[0].value()  # [W]_0 = diag(2, 2)
     tensor([[[4., 0.],
              [0., 4.]]])
     """
-    g = gramians(tree, matrices)
-    leaves = {
-        c: _sandwich(matrices[c], k, transpose=False)
-        for c, k in g.context.items()
-        if not children(tree, c)
-    }
-    return {**g.outer, **leaves}
+    r = _product_pooling(source, matrices, dtype, "outer_gramians")
+    return _algebra.outer_gramians(r.tree, r.matrices)
 
 
-def log_frobenius_norm(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> torch.Tensor:
+def log_frobenius_norm(
+    source: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype | None = _DEFAULT,
+) -> torch.Tensor:
     """``log ||W||`` per ensemble member, ``(E,)``, without densifying (finite at any order).
 
     ``-inf`` for a zero tensor. Differentiable.
@@ -305,15 +113,20 @@ def log_frobenius_norm(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) 
     >>> from tnreg.trees import star
     >>> mats = {m: torch.full((1, 2, 1), 0.5) for m in range(3)}
     >>> mats[(0, 1, 2)] = torch.ones(1, 1, 1)
-    >>> log_frobenius_norm(star(3), mats).exp()  # ||w||^3 with ||w|| = sqrt(0.5)
+    >>> log_frobenius_norm(star(3), mats, dtype=None).exp()  # ||w||^3, ||w|| = sqrt(0.5)
     tensor([0.3536])
     """
-    quad, log_scale = _norm_sq_parts(tree, matrices)
-    return 0.5 * (torch.log(quad) + log_scale)
+    r = _product_pooling(source, matrices, dtype, "log_frobenius_norm")
+    return _algebra.log_frobenius_norm(r.tree, r.matrices)
 
 
-def frobenius_norm_sq(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> torch.Tensor:
-    """``||W||² = M_root^T G_root M_root`` per ensemble member, ``(E,)``, without densifying.
+def frobenius_norm_sq(
+    source: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype | None = _DEFAULT,
+) -> torch.Tensor:
+    """``||W||² = M_root^T G_root M_root`` per ensemble member, ``(E,)``, never densified.
 
     May overflow to ``inf`` (or underflow to 0) at high order where :func:`log_frobenius_norm`
     stays finite. Differentiable.
@@ -322,18 +135,8 @@ def frobenius_norm_sq(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
     --------
     >>> from tnreg.trees import balanced
     >>> mats = {0: torch.eye(2)[None], 1: 2 * torch.eye(2)[None], (0, 1): torch.ones(1, 2, 1)}
-    >>> frobenius_norm_sq(balanced(2), mats)  # W = diag(2, 2)
+    >>> frobenius_norm_sq(balanced(2), mats, dtype=None)  # W = diag(2, 2)
     tensor([8.])
     """
-    quad, log_scale = _norm_sq_parts(tree, matrices)
-    return quad * torch.exp(log_scale)
-
-
-def _norm_sq_parts(
-    tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    validate_matrices(tree, matrices)
-    top = root(tree)
-    g = _inner_sweep(tree, matrices)[0][top]
-    m = matrices[top]
-    return (m.mT @ g.matrix @ m)[:, 0, 0].clamp_min(0), g.log_scale
+    r = _product_pooling(source, matrices, dtype, "frobenius_norm_sq")
+    return _algebra.frobenius_norm_sq(r.tree, r.matrices)

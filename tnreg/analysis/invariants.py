@@ -30,17 +30,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-import networkx as nx
 import torch
 
-from tnreg.analysis.norms import from_model, resolve_tree, star_root
-from tnreg.trees import children, is_leaf, postorder, root
+from tnreg import components
+from tnreg.analysis.norms import star_root
+from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
 from tnreg.typing import Node
 
 __all__ = [
     "balancedness",
+    "bond_invariants",
     "cp_squared_norms",
     "drift",
     "invariants",
@@ -52,73 +54,50 @@ Layers = Mapping[Node, torch.Tensor | Sequence[torch.Tensor]]
 
 
 def resolve_layers(
-    tree_or_model: Any, layers: Layers | None
-) -> tuple[nx.DiGraph, dict[Node, list[torch.Tensor]]]:
-    """Return ``(tree, layers)`` with every value a list of 3-d tensors, validated.
+    tree_or_model: Any, layers: Layers | None, *, dtype: torch.dtype | None = torch.float64
+) -> Resolved:
+    """Validate a product-pooling model or ``(tree, layers)``; every layer list is 3-d, chained.
 
     A bare tensor value stands for a depth-1 node. Every non-root node must be present.
     """
-    tree, layers = from_model(tree_or_model, layers, "layers")
-    top = root(tree)
-    out: dict[Node, list[torch.Tensor]] = {}
-    for v in postorder(tree):
-        if v not in layers:
-            if v == top:
-                continue
-            raise ValueError(f"layers lacks node {v!r}; only the root may be absent (fixed)")
-        value = layers[v]
-        out[v] = [value] if isinstance(value, torch.Tensor) else list(value)
-        _check_chain(v, out[v])
-    return tree, out
-
-
-def _check_chain(v: Node, chain: list[torch.Tensor]) -> None:
-    if not chain:
-        raise ValueError(f"layers of node {v!r} is empty; expected at least one matrix")
-    for j, a in enumerate(chain):
-        if not isinstance(a, torch.Tensor) or a.ndim != 3:
-            got = tuple(a.shape) if isinstance(a, torch.Tensor) else type(a).__name__
-            raise ValueError(f"layer {j} of node {v!r} must be a tensor (E, rows, cols); got {got}")
-        if j and chain[j - 1].shape[2] != a.shape[1]:
-            raise ValueError(
-                f"layers of node {v!r} do not chain: layer {j - 1} has shape "
-                f"{tuple(chain[j - 1].shape)}, layer {j} has shape {tuple(a.shape)}"
-            )
+    r = resolve(tree_or_model, layers=layers, dtype=dtype, where="invariants")
+    if r.is_product_pooling and r.layers is None:  # a model given explicit matrices only
+        return replace(r, layers={v: [m] for v, m in r.matrices.items()})
+    return r
 
 
 def local_squared_norms(
-    tree_or_model: Any, layers: Layers | None = None
+    tree_or_model: Any, layers: Layers | None = None, *, dtype: torch.dtype | None = torch.float64
 ) -> dict[Node, torch.Tensor]:
     """Squared norms of the local component vectors, interior ν -> ``(E, R_ν, K_ν)``.
 
     Entry ``[..., 0]`` is ``||row r of ν's first layer||²`` (absent at a fixed root), then one
-    entry per child: ``||column r of its last layer||²``.
+    entry per child: ``||column r of its last layer||²`` (see :mod:`tnreg.components`).
 
     Examples
     --------
     >>> from tnreg.trees import star
     >>> layers = {0: torch.ones(1, 2, 3), 1: torch.ones(1, 5, 3)}  # fixed root
     >>> local_squared_norms(star(2), layers)[(0, 1)][0, 0]
-    tensor([2., 5.])
+    tensor([2., 5.], dtype=torch.float64)
     """
-    tree, layers = resolve_layers(tree_or_model, layers)
-    out: dict[Node, torch.Tensor] = {}
-    for v in postorder(tree):
-        if is_leaf(tree, v):
-            continue
-        parts = [(layers[v][0] ** 2).sum(-1)] if v in layers else []
-        parts += [(layers[c][-1] ** 2).sum(1) for c in children(tree, v)]
-        shapes = {tuple(p.shape) for p in parts}
-        if len(shapes) > 1:
-            raise ValueError(
-                f"local components at node {v!r} disagree on (E, R): {sorted(shapes)}; check "
-                "that each child's last layer has as many columns as the node's first layer rows"
-            )
-        out[v] = torch.stack(parts, -1)
-    return out
+    r = _product_pooling_layers(tree_or_model, layers, dtype, "local_squared_norms")
+    return components.local_squared_norms(r.tree, r.layers)
 
 
-def cp_squared_norms(tree_or_model: Any, layers: Layers | None = None) -> torch.Tensor:
+def _product_pooling_layers(source: Any, layers: Any, dtype: Any, where: str) -> Resolved:
+    r = resolve_layers(source, layers, dtype=dtype)
+    if not r.is_product_pooling:
+        raise AnalysisError(
+            f"{where} reads local components, which {type(r.model).__name__} (dense cores) does "
+            f"not have; invariants() gives its bond invariants"
+        )
+    return r
+
+
+def cp_squared_norms(
+    tree_or_model: Any, layers: Layers | None = None, *, dtype: torch.dtype | None = torch.float64
+) -> torch.Tensor:
     """CP factor squared norms ``||w_r^n||²`` for a star tree, ``(E, R, K)``.
 
     ``K = N`` with a fixed (ones) root, ``K = N + 1`` with a trainable root, whose ``|root[r]|²``
@@ -126,7 +105,7 @@ def cp_squared_norms(tree_or_model: Any, layers: Layers | None = None) -> torch.
 
     Raises
     ------
-    ValueError
+    AnalysisError
         If the tree is not a star.
 
     Examples
@@ -136,8 +115,9 @@ def cp_squared_norms(tree_or_model: Any, layers: Layers | None = None) -> torch.
     >>> cp_squared_norms(star(2), layers).shape
     torch.Size([1, 3, 3])
     """
-    top = star_root(resolve_tree(tree_or_model), "cp_squared_norms", "local_squared_norms")
-    return local_squared_norms(tree_or_model, layers)[top]
+    r = _product_pooling_layers(tree_or_model, layers, dtype, "cp_squared_norms")
+    top = star_root(r.tree, "cp_squared_norms", "local_squared_norms")
+    return components.local_squared_norms(r.tree, r.layers)[top]
 
 
 def pairwise_differences(q: torch.Tensor) -> torch.Tensor:
@@ -155,7 +135,7 @@ def pairwise_differences(q: torch.Tensor) -> torch.Tensor:
 
 
 def balancedness(
-    tree_or_model: Any, layers: Layers | None = None
+    tree_or_model: Any, layers: Layers | None = None, *, dtype: torch.dtype | None = torch.float64
 ) -> dict[Node, list[torch.Tensor]]:
     """Deep-node invariants ``A_j^T A_j − A_{j+1} A_{j+1}^T``, node -> list of ``(E, k_j, k_j)``.
 
@@ -168,19 +148,54 @@ def balancedness(
     >>> balancedness(star(2), layers)[0][0].shape
     torch.Size([1, 4, 4])
     """
-    _, layers = resolve_layers(tree_or_model, layers)
+    r = _product_pooling_layers(tree_or_model, layers, dtype, "balancedness")
+    return _balancedness(r.layers)
+
+
+def _balancedness(layers: Mapping[Node, list[torch.Tensor]]) -> dict[Node, list[torch.Tensor]]:
     out: dict[Node, list[torch.Tensor]] = {}
     for v, chain in layers.items():
         if len(chain) > 1:
-            out[v] = [
-                a.transpose(-1, -2) @ a - b @ b.transpose(-1, -2)
-                for a, b in itertools.pairwise(chain)
-            ]
+            out[v] = [a.mT @ a - b @ b.mT for a, b in itertools.pairwise(chain)]
     return out
 
 
-def invariants(tree_or_model: Any, layers: Layers | None = None) -> dict[tuple, torch.Tensor]:
+def bond_invariants(network: Any, tensors: Mapping[Hashable, torch.Tensor]) -> dict:
+    """Conserved quantities of any tensor network, from its gauge symmetries.
+
+    An index ``i`` joining exactly two tensors A and B carries a ``GL(r_i)`` symmetry (insert
+    ``G`` and ``G^{-1}`` on the bond), so ``A_(i) A_(i)^T − B_(i) B_(i)^T`` is conserved under
+    gradient flow, ``A_(i)`` being A matricized with ``i`` on the rows: key ``("bond", i)`` ->
+    ``(E, r_i, r_i)``. An index shared by three or more tensors (a hyperedge) keeps only the
+    diagonal scaling symmetry: key ``("hyper", i)`` -> ``(E, r_i, K, K)`` pairwise differences of
+    the slices' squared norms (for product pooling these are the local-component invariants).
+    """
+    holders: dict[Hashable, list[tuple[Hashable, int]]] = {}
+    for name, idx in network.tensors.items():
+        for axis, i in enumerate(idx):
+            holders.setdefault(i, []).append((name, axis))
+    out: dict[tuple, torch.Tensor] = {}
+    for i, where in holders.items():
+        if i in network.output or len(where) < 2:
+            continue
+        mats = [tensors[name].movedim(axis + 1, 1).flatten(2) for name, axis in where]
+        if len(where) == 2:
+            a, b = mats
+            out[("bond", i)] = a @ a.mT - b @ b.mT
+        else:
+            q = torch.stack([m.square().sum(-1) for m in mats], -1)
+            out[("hyper", i)] = pairwise_differences(q)
+    return out
+
+
+def invariants(
+    tree_or_model: Any, layers: Layers | None = None, *, dtype: torch.dtype | None = torch.float64
+) -> dict[tuple, torch.Tensor]:
     """All conserved quantities in one flat dict (see the module docstring for the keys).
+
+    Product-pooling models and ``(tree, layers)``: ``("local", ν)`` and ``("balance", v, j)``.
+    Dense-core formats (Tucker, TensorTrain, HierarchicalTucker): the bond invariants of their
+    network (:func:`bond_invariants`).
 
     Examples
     --------
@@ -189,11 +204,14 @@ def invariants(tree_or_model: Any, layers: Layers | None = None) -> dict[tuple, 
     >>> sorted(invariants(star(2), layers))
     [('balance', 0, 0), ('local', (0, 1))]
     """
+    r = resolve_layers(tree_or_model, layers, dtype=dtype)
+    if not r.is_product_pooling:
+        return bond_invariants(r.model.network, r.tensors)
     out: dict[tuple, torch.Tensor] = {
         ("local", v): pairwise_differences(q)
-        for v, q in local_squared_norms(tree_or_model, layers).items()
+        for v, q in components.local_squared_norms(r.tree, r.layers).items()
     }
-    for v, diffs in balancedness(tree_or_model, layers).items():
+    for v, diffs in _balancedness(r.layers).items():
         out.update({("balance", v, j): d for j, d in enumerate(diffs)})
     return out
 

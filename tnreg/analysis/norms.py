@@ -16,8 +16,10 @@ local component
     Π_c ||M_c[:, r]||`` (Razin et al. 2022). At the root of a star tree the local components
     are exactly the CP components.
 
-Every function takes either ``(tree, matrices)`` or an object with ``.tree`` and
-``.matrices()`` (a tnreg model), and keeps autograd graphs (detach the result to log it).
+Every function takes a product-pooling model or ``(tree, matrices)``, validates once with
+:func:`tnreg.analysis.resolve.resolve`, computes in float64 unless ``dtype=`` says otherwise
+(``None`` keeps the parameters' dtype), and keeps autograd graphs (detach the result to log it).
+Local components are defined once, in :mod:`tnreg.components`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ import networkx as nx
 import torch
 
 from tnreg.analysis.ranks import numerical_rank
-from tnreg.trees import children, is_leaf, parent, postorder, root
+from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
+from tnreg.components import local_norms
+from tnreg.trees import children, is_leaf, postorder, root
 from tnreg.typing import Node
 
 __all__ = [
@@ -41,85 +45,28 @@ __all__ = [
 ]
 
 
-def resolve_tree(tree_or_model: Any) -> nx.DiGraph:
-    """The mode tree of a tree or of a model-like object (``.tree``)."""
-    if isinstance(tree_or_model, nx.DiGraph):
-        return tree_or_model
-    tree = getattr(tree_or_model, "tree", None)
-    if not isinstance(tree, nx.DiGraph):
-        raise TypeError(
-            "expected a mode tree (networkx.DiGraph) or a model with .tree and .matrices(); "
-            f"got {type(tree_or_model).__name__}"
-        )
-    return tree
-
-
-def from_model(tree_or_model: Any, given: Any, what: str) -> tuple[nx.DiGraph, Any]:
-    """``(tree, values)`` where values are ``given`` or read from the model's ``what()``."""
-    tree = resolve_tree(tree_or_model)
-    if not isinstance(tree_or_model, nx.DiGraph):
-        if given is not None:
-            raise ValueError(f"got a model and {what}; pass either a model or (tree, {what})")
-        given = getattr(tree_or_model, what)()
-    if given is None:
-        raise ValueError(f"{what} are required with a plain tree: pass (tree, {what})")
-    return tree, given
-
-
 def star_root(tree: nx.DiGraph, caller: str, instead: str) -> Node:
     """The root of a star (CP) tree; a clear error naming ``instead`` for any other tree."""
     top = root(tree)
     inner = [c for c in children(tree, top) if not is_leaf(tree, c)]
     if inner:
-        raise ValueError(
+        raise AnalysisError(
             f"{caller} needs a star (CP) tree; root {top!r} has interior children "
             f"{inner}. Use {instead} for hierarchical trees."
         )
     return top
 
 
-def resolve_matrices(
-    tree_or_model: Any, matrices: Mapping[Node, torch.Tensor] | None
-) -> tuple[nx.DiGraph, dict[Node, torch.Tensor]]:
-    """Return ``(tree, matrices)`` from a tree + matrices or a model, validated.
-
-    Raises
-    ------
-    TypeError
-        If the first argument is neither a tree nor a model, or a matrix is not a tensor.
-    ValueError
-        If matrices are missing or given twice, or their shapes do not fit the tree.
-    """
-    tree, matrices = from_model(tree_or_model, matrices, "matrices")
-    check_matrices(tree, matrices)
-    return tree, dict(matrices)
-
-
-def check_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> None:
-    """Check node matrices against the tree: 3-d, one ensemble size, chained shapes."""
-    missing = [v for v in postorder(tree) if v not in matrices]
-    if missing:
-        raise ValueError(f"matrices lacks nodes {missing}; expected one matrix per tree node")
-    ensembles = set()
-    for v in postorder(tree):
-        m = matrices[v]
-        if not isinstance(m, torch.Tensor):
-            raise TypeError(f"matrix of node {v!r} must be a torch.Tensor; got {type(m).__name__}")
-        if m.ndim != 3:
-            raise ValueError(
-                f"matrix of node {v!r} must have shape (E, rows, cols); got {tuple(m.shape)}"
-            )
-        ensembles.add(m.shape[0])
-        p = parent(tree, v)
-        want = 1 if p is None else matrices[p].shape[1]
-        if m.shape[2] != want:
-            where = "the root" if p is None else f"rows of its parent {p!r}"
-            raise ValueError(
-                f"matrix of node {v!r} has shape {tuple(m.shape)}; expected {want} columns "
-                f"(= {where})"
-            )
-    if len(ensembles) > 1:
-        raise ValueError(f"node matrices disagree on the ensemble size E: {sorted(ensembles)}")
+def product_pooling(source: Any, matrices: Any, dtype: Any, where: str) -> Resolved:
+    """Resolve ``source`` and require node matrices (CP, HTF, deep variants)."""
+    r = resolve(source, matrices, dtype=dtype, where=where)
+    if not r.is_product_pooling:
+        raise AnalysisError(
+            f"{where} reads local components, which {type(r.model).__name__} (dense cores) does "
+            f"not have; use a product-pooling model (CP, HierarchicalTensorFactorization) or "
+            f"node_spectra / rank_report, which accept every model"
+        )
+    return r
 
 
 def _norm(m: torch.Tensor, dim: int) -> torch.Tensor:
@@ -135,6 +82,7 @@ def component_norms(
     matrices: Mapping[Node, torch.Tensor] | None = None,
     *,
     sort: bool = False,
+    dtype: torch.dtype | None = torch.float64,
 ) -> torch.Tensor:
     """CP component norms ``σ_r = |root[r]| · Π_n ||M_n[:, r]||`` for a star tree, ``(E, R)``.
 
@@ -143,19 +91,19 @@ def component_norms(
 
     Raises
     ------
-    ValueError
+    AnalysisError
         If the tree is not a star (the root has a non-leaf child).
 
     Examples
     --------
     >>> from tnreg.trees import star
     >>> mats = {0: torch.ones(1, 2, 3), 1: 2 * torch.ones(1, 4, 3), (0, 1): torch.ones(1, 3, 1)}
-    >>> component_norms(star(2), mats)
+    >>> component_norms(star(2), mats, dtype=None)
     tensor([[5.6569, 5.6569, 5.6569]])
     """
-    tree, matrices = resolve_matrices(tree_or_model, matrices)
-    top = star_root(tree, "component_norms", "local_component_norms")
-    return local_component_norms(tree, matrices, sort=sort)[top]
+    r = product_pooling(tree_or_model, matrices, dtype, "component_norms")
+    top = star_root(r.tree, "component_norms", "local_component_norms")
+    return _maybe_sort(local_norms(r.tree, r.matrices)[top], sort)
 
 
 def local_component_norms(
@@ -163,6 +111,7 @@ def local_component_norms(
     matrices: Mapping[Node, torch.Tensor] | None = None,
     *,
     sort: bool = False,
+    dtype: torch.dtype | None = torch.float64,
 ) -> dict[Node, torch.Tensor]:
     """Local component norms ``σ_{ν,r} = ||M_ν[r, :]|| · Π_c ||M_c[:, r]||``, ν -> ``(E, R_ν)``.
 
@@ -179,17 +128,8 @@ def local_component_norms(
     >>> {v: n.shape for v, n in local_component_norms(tree, mats).items()}
     {(0, 1): torch.Size([1, 2]), (2, 3): torch.Size([1, 2]), (0, 1, 2, 3): torch.Size([1, 3])}
     """
-    tree, matrices = resolve_matrices(tree_or_model, matrices)
-    out: dict[Node, torch.Tensor] = {}
-    for v in postorder(tree):
-        kids = children(tree, v)
-        if not kids:
-            continue
-        norm = _norm(matrices[v], -1)
-        for c in kids:
-            norm = norm * _norm(matrices[c], 1)
-        out[v] = _maybe_sort(norm, sort)
-    return out
+    r = product_pooling(tree_or_model, matrices, dtype, "local_component_norms")
+    return {v: _maybe_sort(n, sort) for v, n in local_norms(r.tree, r.matrices).items()}
 
 
 class FactorNorms(NamedTuple):
@@ -211,7 +151,10 @@ class FactorNorms(NamedTuple):
 
 
 def factor_norms(
-    tree_or_model: Any, matrices: Mapping[Node, torch.Tensor] | None = None
+    tree_or_model: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype | None = torch.float64,
 ) -> FactorNorms:
     """Row and column norms of every node matrix; see :class:`FactorNorms`.
 
@@ -219,14 +162,14 @@ def factor_norms(
     --------
     >>> from tnreg.trees import star
     >>> mats = {0: torch.ones(1, 4, 3), 1: torch.ones(1, 9, 3), (0, 1): torch.ones(1, 3, 1)}
-    >>> fn = factor_norms(star(2), mats)
+    >>> fn = factor_norms(star(2), mats, dtype=None)
     >>> fn.cols[1], fn.rows[(0, 1)]
     (tensor([[3., 3., 3.]]), tensor([[1., 1., 1.]]))
     """
-    tree, matrices = resolve_matrices(tree_or_model, matrices)
-    nodes = postorder(tree)
-    rows = {v: _norm(matrices[v], -1) for v in nodes}
-    cols = {v: _norm(matrices[v], 1) for v in nodes}
+    r = product_pooling(tree_or_model, matrices, dtype, "factor_norms")
+    nodes = postorder(r.tree)
+    rows = {v: _norm(r.matrices[v], -1) for v in nodes}
+    cols = {v: _norm(r.matrices[v], 1) for v in nodes}
     return FactorNorms(rows=rows, cols=cols)
 
 

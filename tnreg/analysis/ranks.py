@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import networkx as nx
 import torch
 
-from tnreg.trees import node_mode_sets, postorder
+from tnreg.trees import postorder, root
 from tnreg.typing import Node
 
 __all__ = [
@@ -219,7 +219,8 @@ def hierarchical_rank_tuple(
     (2, 2, 2, 2, 2, 2)
     """
     spectra = _check_mapping(spectra)
-    nodes = [v for v in postorder(tree) if v in node_mode_sets(tree)]
+    top = root(tree)
+    nodes = [v for v in postorder(tree) if v != top]
     missing = [v for v in nodes if v not in spectra]
     if missing:
         raise ValueError(

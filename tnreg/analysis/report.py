@@ -36,9 +36,11 @@ from typing import Any
 import networkx as nx
 import torch
 
-from tnreg.analysis.norms import count_nonnegligible, local_component_norms, resolve_matrices
 from tnreg.analysis.ranks import effective_rank, numerical_rank
-from tnreg.trees import is_leaf, mode_sets, postorder, root
+from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
+from tnreg.analysis.spectra import scaled_spectra_of
+from tnreg.components import local_norms
+from tnreg.trees import mode_sets, node_names, postorder, root
 from tnreg.typing import Mode, Node
 
 __all__ = ["RankReport", "RankRow", "rank_report"]
@@ -46,7 +48,12 @@ __all__ = ["RankReport", "RankRow", "rank_report"]
 
 @dataclass(frozen=True)
 class RankRow:
-    """One non-root node of a :class:`RankReport` (tensors have a leading member axis)."""
+    """One non-root node of a :class:`RankReport` (tensors have a leading member axis).
+
+    ``spectrum`` may overflow to ``inf`` at high order; ``relative`` (σ/σ_max) and
+    ``log_max`` (log σ_max, ``-inf`` for a zero matricization) are always finite-or-defined.
+    ``name`` is the node's short name (:func:`tnreg.trees.node_names`).
+    """
 
     node: Node
     modes: tuple[Mode, ...]
@@ -54,7 +61,10 @@ class RankRow:
     effective_rank: torch.Tensor  # (M,)
     numerical_rank: torch.Tensor  # (M,) int64
     bound: int
-    local_components: torch.Tensor | None  # (M,) int64; None for leaves
+    local_components: torch.Tensor | None  # (M,) int64; None for leaves and dense-core formats
+    name: str = ""
+    relative: torch.Tensor | None = None  # (M, k) σ/σ_max
+    log_max: torch.Tensor | None = None  # (M,) log σ_max
 
 
 @dataclass(frozen=True)
@@ -105,12 +115,15 @@ class RankReport:
         for row in self.rows:
             for i, e in enumerate(self.members):
                 local = None if row.local_components is None else int(row.local_components[i])
+                log_max = None if row.log_max is None else float(row.log_max[i])
                 out.append(
                     {
                         "member": e,
                         "node": _jsonable(row.node),
+                        "name": row.name,
                         "modes": list(row.modes),
-                        "spectrum": [float(x) for x in row.spectrum[i]],
+                        "spectrum": [_finite(float(x)) for x in row.spectrum[i]],
+                        "log_sigma_max": _finite(log_max),
                         "effective_rank": float(row.effective_rank[i]),
                         "numerical_rank": int(row.numerical_rank[i]),
                         "bound": row.bound,
@@ -120,7 +133,7 @@ class RankReport:
         return out
 
     def __str__(self) -> str:
-        head = ["node", "modes", "σ_max", "erank", "rank", "bound", "local"]
+        head = ["node", "σ_max", "erank", "rank", "bound", "local"]
         body = [[_cell(x) for x in _row_cells(row)] for row in self.rows]
         widths = [max(len(r[j]) for r in [head, *body]) for j in range(len(head))]
         lines = [
@@ -135,16 +148,32 @@ def _row_cells(row: RankRow) -> list[Any]:
     smax = (
         row.spectrum[:, 0] if row.spectrum.shape[-1] else row.spectrum.new_zeros(len(row.spectrum))
     )
+    logs = row.log_max.tolist() if row.log_max is not None else [math.nan] * len(smax)
     local = "-" if row.local_components is None else row.local_components.tolist()
     return [
-        repr(row.node),
-        str(row.modes),
-        [f"{x:.3g}" for x in smax.tolist()],
+        row.name or repr(row.node),
+        [_fmt_sigma(x, lg) for x, lg in zip(smax.tolist(), logs)],
         [f"{x:.3g}" for x in row.effective_rank.tolist()],
         row.numerical_rank.tolist(),
-        row.bound,
+        _fmt_int(row.bound),
         local,
     ]
+
+
+def _fmt_sigma(x: float, log: float) -> str:
+    """σ_max, or ``e^log`` where it over- or underflows a float."""
+    if math.isfinite(x) and (x > 0 or not math.isfinite(log)):
+        return f"{x:.3g}"
+    return f"e^{log:.1f}"
+
+
+def _fmt_int(n: int) -> str:
+    return str(n) if n < 10**7 else f"2^{math.log2(n):.1f}"
+
+
+def _finite(x: float | None) -> float | None:
+    """JSON has no inf or NaN: those become None."""
+    return x if x is not None and math.isfinite(x) else None
 
 
 def _cell(x: Any) -> str:
@@ -162,31 +191,37 @@ def _jsonable(x: Any) -> Any:
 
 
 def rank_report(
-    tree_or_model: Any,
+    source: Any,
     matrices: Mapping[Node, torch.Tensor] | None = None,
     *,
     rtol: float = 1e-6,
     atol: float = 0.0,
     member: int | None = None,
+    dtype: torch.dtype | None = torch.float64,
 ) -> RankReport:
     """Spectrum, effective/numerical rank, min-cut bound and local components of every node.
 
     Parameters
     ----------
-    tree_or_model
-        A mode tree (then pass ``matrices``) or a model with ``.tree`` and ``.matrices()``
-        (and optionally ``.network`` for the min-cut bound).
+    source
+        Any tnreg model, or a mode tree (then pass ``matrices``). Product-pooling models get
+        local-component counts and the linear-time tree bound; dense-core formats (Tucker,
+        TensorTrain, HierarchicalTucker) get their network's min-cut bound at each node of their
+        tree (one max-flow per node) and no local components.
     matrices
-        Node matrices ``(E, rows, cols)``; see :mod:`tnreg.analysis.norms`.
+        Node matrices ``(E, rows, cols)``; see :mod:`tnreg.analysis.resolve`.
     rtol, atol
         Tolerances of the numerical ranks and of the local component counts.
     member
         Report only this ensemble member; ``None`` reports all.
+    dtype
+        Computation dtype (float64 by default; ``None`` keeps the parameters').
 
     Raises
     ------
-    ValueError
-        If ``member`` is out of range (and see :func:`tnreg.analysis.norms.resolve_matrices`).
+    AnalysisError
+        If ``member`` is out of range, or the inputs do not fit (see
+        :func:`tnreg.analysis.resolve.resolve`).
 
     Examples
     --------
@@ -197,26 +232,39 @@ def rank_report(
     >>> rank_report(star(2), mats).hierarchical_rank
     (2, 2)
     """
-    from tnreg.analysis.spectra import node_scaled_spectra
+    with torch.no_grad():
+        r = resolve(source, matrices, dtype=dtype, where="rank_report")
+        first = next(iter((r.matrices or r.tensors).values()))
+        index = list(_members(member, first.shape[0]))
+        scaled = scaled_spectra_of(r, None)
+        return RankReport(
+            rows=tuple(_rows(r, scaled, index, rtol, atol)),
+            members=tuple(index),
+            rtol=float(rtol),
+            atol=float(atol),
+        )
 
-    tree, matrices = resolve_matrices(tree_or_model, matrices)
-    matrices = {v: m.detach() for v, m in matrices.items()}
-    ensemble = next(iter(matrices.values())).shape[0]
-    members = _members(member, ensemble)
-    index = list(members)
-    scaled = node_scaled_spectra(tree, matrices)  # finite at any order
-    locals_ = local_component_norms(tree, matrices)
-    bounds = tree_rank_bounds(tree, matrices)
+
+def _rows(r: Resolved, scaled: Mapping, index: list[int], rtol: float, atol: float) -> list:
+    tree = r.tree
     sets = mode_sets(tree)
+    names = node_names(tree)
+    if r.is_product_pooling:
+        locals_ = local_norms(tree, r.matrices)
+        bounds = tree_rank_bounds(tree, r.matrices)
+    else:
+        locals_ = {}
+        bounds = {v: r.model.network.rank_bound(list(sets[v])) for v in scaled}
     rows = []
-    for v in postorder(tree):
-        if v == root(tree):
-            continue
-        rel = torch.sort(scaled[v].relative[index], dim=-1, descending=True).values
-        s = rel * scaled[v].log_max[index].exp().unsqueeze(-1)  # may overflow to inf at high order
+    for v in scaled:
+        rel = scaled[v].relative[index]
+        log_max = scaled[v].log_max[index]
+        s = rel * log_max.exp().unsqueeze(-1)  # may overflow to inf at high order
         # ranks are scale-invariant: measure the relative spectrum unless an absolute atol is set
         measured = rel if atol == 0 else s
-        bound = bounds[v]
+        local = None
+        if v in locals_:
+            local = numerical_rank(locals_[v][index], rtol=rtol, atol=atol)
         rows.append(
             RankRow(
                 node=v,
@@ -224,25 +272,21 @@ def rank_report(
                 spectrum=s,
                 effective_rank=effective_rank(measured, atol=atol),
                 numerical_rank=numerical_rank(measured, rtol=rtol, atol=atol),
-                bound=bound,
-                local_components=_local_count(locals_, v, index, rtol, atol),
+                bound=bounds[v],
+                local_components=local,
+                name=names[v],
+                relative=rel,
+                log_max=log_max,
             )
         )
-    return RankReport(rows=tuple(rows), members=members, rtol=float(rtol), atol=float(atol))
-
-
-def _local_count(locals_, v, index, rtol, atol):
-    """Non-negligible local components at an interior node (None for a leaf)."""
-    if v not in locals_:
-        return None
-    return count_nonnegligible(locals_[v][index], rtol=rtol, atol=atol)
+    return rows
 
 
 def _members(member: int | None, ensemble: int) -> tuple[int, ...]:
     if member is None:
         return tuple(range(ensemble))
     if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < ensemble:
-        raise ValueError(
+        raise AnalysisError(
             f"member must be None or an int in 0..{ensemble - 1} (the ensemble has {ensemble} "
             f"members); got {member!r}"
         )
@@ -270,12 +314,19 @@ def tree_rank_bounds(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) ->
     outside: dict[Node, int] = {}
     for v in reversed(postorder(tree)):
         kids = list(tree.successors(v))
+        prefix = [1]  # products of the siblings' inside cuts before / after each child
         for c in kids:
-            siblings = math.prod(inside[s] for s in kids if s != c)
+            prefix.append(prefix[-1] * inside[c])
+        suffix = 1
+        for i in range(len(kids) - 1, -1, -1):
+            c = kids[i]
+            siblings = prefix[i] * suffix
             outside[c] = siblings if v == top else siblings * outside[v]
-    dims = {tree.nodes[v]["mode"]: int(matrices[v].shape[1]) for v in tree if is_leaf(tree, v)}
-    sets = mode_sets(tree)
-    return {
-        v: min(inside[v], outside[v], math.prod(d for n, d in dims.items() if n not in sets[v]))
-        for v in outside
-    }
+            suffix *= inside[c]
+    # the modes outside I(v): the product of all mode sizes over the product inside (exact ints)
+    under: dict[Node, int] = {}
+    for v in postorder(tree):
+        kids = list(tree.successors(v))
+        under[v] = int(matrices[v].shape[1]) if not kids else math.prod(under[c] for c in kids)
+    total = under[top]
+    return {v: min(inside[v], outside[v], total // under[v]) for v in outside}

@@ -36,7 +36,8 @@ import networkx as nx
 import opt_einsum as oe
 import torch
 
-from tnreg.analysis.gramians import AnalysisError, Gramians, Scaled, _sandwich, gramians
+from tnreg.analysis.resolve import AnalysisError, Resolved, check_dtype, check_finite, resolve
+from tnreg.gramians import Gramians, Scaled, gramians, sandwich
 from tnreg.network import TensorNetwork
 from tnreg.trees import children, mode_sets, parent, postorder, root
 from tnreg.typing import Index, Node
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 DENSE_LIMIT = 2**24
+AUTO_DENSE = 2**20
 _METHODS = ("auto", "gram", "dense")
 
 
@@ -107,7 +109,7 @@ def _problem(tree: nx.DiGraph, mats: Mapping, g: Gramians, c: Node) -> tuple:
         p, k = g.projected[c], g.context[c]
         return "pair", p.matrix, k.matrix, p.log_scale + k.log_scale
     if not children(tree, c):  # leaf: G = I, so σ² = eig(H_c), H_c = M K M^T
-        h = _sandwich(mats[c], g.context[c], transpose=False)
+        h = sandwich(mats[c], g.context[c], transpose=False)
         return "eig", None, h.matrix, h.log_scale
     inner, outer = g.inner[c], g.outer[c]
     return "pair", inner.matrix, outer.matrix, inner.log_scale + outer.log_scale
@@ -137,11 +139,12 @@ def _to_scaled(sq: torch.Tensor, log_scale: torch.Tensor, k: int) -> ScaledSpect
 
 
 def node_scaled_spectra(
-    tree: Any,
+    source: Any,
     matrices: Mapping[Node, torch.Tensor] | None = None,
     *,
     nodes: Iterable[Node] | None = None,
     differentiable: bool = False,
+    dtype: torch.dtype | None = torch.float64,
 ) -> dict[Node, ScaledSpectrum]:
     """Node spectra as :class:`ScaledSpectrum` (σ/σ_max and log σ_max): finite at any order.
 
@@ -154,23 +157,43 @@ def node_scaled_spectra(
     >>> mats[tuple(range(40))] = torch.ones(1, 1, 1)
     >>> s = node_scaled_spectra(star(40), mats, nodes=[0])[0]  # σ_max = 2**20
     >>> s.relative, round(s.log_max.item() / math.log(2), 4)
-    (tensor([[1., 0.]]), 20.0)
+    (tensor([[1., 0.]], dtype=torch.float64), 20.0)
     """
-    tree, matrices = _resolve(tree, matrices)
-    targets = _targets(tree, nodes)
     with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
-        g = gramians(tree, matrices)
-        problems = {c: _problem(tree, matrices, g, c) for c in targets}
-        groups: dict[tuple, list[Node]] = {}
-        for c, (kind, _, b, _) in problems.items():
-            groups.setdefault((kind, b.shape[-1]), []).append(c)
-        sq: dict[Node, torch.Tensor] = {}
-        for (kind, _), members in groups.items():
-            a = torch.stack([problems[c][1] for c in members]) if kind == "pair" else None
-            values = _pair_eigvals(a, torch.stack([problems[c][2] for c in members]))
-            sq.update(zip(members, values.unbind(0), strict=True))
-        ks = _spectrum_lengths(tree, matrices)
-        return {c: _to_scaled(sq[c], problems[c][3], ks[c]) for c in targets}
+        r = resolve(source, matrices, dtype=dtype, where="node spectra")
+        return scaled_spectra_of(r, nodes)
+
+
+def scaled_spectra_of(r: Resolved, nodes: Iterable[Node] | None) -> dict[Node, ScaledSpectrum]:
+    """Node spectra of already resolved inputs (the report reuses one :func:`resolve`)."""
+    tree = r.tree
+    targets = _targets(tree, nodes)
+    if not r.is_product_pooling:
+        return {c: _network_scaled(r, c) for c in targets}
+    matrices = r.matrices
+    g = gramians(tree, matrices)
+    problems = {c: _problem(tree, matrices, g, c) for c in targets}
+    groups: dict[tuple, list[Node]] = {}
+    for c, (kind, _, b, _) in problems.items():
+        groups.setdefault((kind, b.shape[-1]), []).append(c)
+    sq: dict[Node, torch.Tensor] = {}
+    for (kind, _), members in groups.items():
+        a = torch.stack([problems[c][1] for c in members]) if kind == "pair" else None
+        values = _pair_eigvals(a, torch.stack([problems[c][2] for c in members]))
+        sq.update(zip(members, values.unbind(0), strict=True))
+    ks = _spectrum_lengths(tree, matrices)
+    return {c: _to_scaled(sq[c], problems[c][3], ks[c]) for c in targets}
+
+
+def _network_scaled(r: Resolved, node: Node) -> ScaledSpectrum:
+    """A dense-core format's node spectrum through the min cut of its network."""
+    from tnreg.trees import modes_under
+
+    net = r.model.network
+    sigma = _matricization(net, r.tensors, list(modes_under(r.tree, node)), "auto", DENSE_LIMIT)
+    top = sigma[..., 0] if sigma.shape[-1] else sigma.new_zeros(sigma.shape[0])
+    safe = torch.where(top > 0, top, torch.ones_like(top))
+    return ScaledSpectrum(sigma / safe[..., None], torch.log(top))
 
 
 def _spectrum_lengths(tree: nx.DiGraph, matrices: Mapping) -> dict[Node, int]:
@@ -185,26 +208,37 @@ def _spectrum_lengths(tree: nx.DiGraph, matrices: Mapping) -> dict[Node, int]:
 
 
 def node_spectra(
-    tree: Any,
+    source: Any,
     matrices: Mapping[Node, torch.Tensor] | None = None,
     *,
     nodes: Iterable[Node] | None = None,
     differentiable: bool = False,
+    dtype: torch.dtype | None = torch.float64,
 ) -> dict[Node, torch.Tensor]:
-    """Singular values of ``[W]_{I(ν)}`` for non-root nodes ν, from the Gramians.
+    """Singular values of ``[W]_{I(ν)}`` for non-root nodes ν, computed from the factors.
+
+    Product-pooling models (CP, HTF, deep variants) go through the Gramians of
+    :mod:`tnreg.gramians`; the dense-core formats (Tucker, TensorTrain, HierarchicalTucker)
+    through the min-cut Gram networks of :func:`matricization_spectrum`, at the nodes of the
+    model's tree (Tucker: each mode; tensor train: each bond and each mode; hierarchical Tucker:
+    each tree node).
 
     Parameters
     ----------
-    tree
-        The mode tree, or a model with ``.tree`` and ``.matrices()`` (then omit ``matrices``).
+    source
+        Any tnreg model, or a mode tree (then pass ``matrices``).
     matrices
-        Node -> ``(E, rows, cols)`` node matrix; see :mod:`tnreg.analysis.gramians`.
+        Node -> ``(E, rows, cols)`` node matrix; see :mod:`tnreg.analysis.resolve`. With a model,
+        replaces the model's own matrices (checked against its tree).
     nodes
         Non-root nodes to report (default: all of them, in postorder).
     differentiable
         Keep the autograd graph (default: computed under ``torch.no_grad``). Gradients are
         well-defined where the singular values and the Gramians' eigenvalues are distinct and
         nonzero.
+    dtype
+        Computation dtype: float64 by default whatever the parameters' dtype; ``None`` keeps
+        the parameters' dtype.
 
     Returns
     -------
@@ -223,10 +257,12 @@ def node_spectra(
     >>> from tnreg.trees import balanced
     >>> mats = {0: torch.eye(2)[None], 1: torch.diag(torch.tensor([3.0, 1.0]))[None]}
     >>> mats[(0, 1)] = torch.ones(1, 2, 1)  # W = diag(3, 1)
-    >>> node_spectra(balanced(2), mats)[0]
-    tensor([[3., 1.]])
+    >>> node_spectra(balanced(2), mats)[0].round(decimals=9)
+    tensor([[3., 1.]], dtype=torch.float64)
     """
-    scaled = node_scaled_spectra(tree, matrices, nodes=nodes, differentiable=differentiable)
+    scaled = node_scaled_spectra(
+        source, matrices, nodes=nodes, differentiable=differentiable, dtype=dtype
+    )
     return {v: _unscale(s) for v, s in scaled.items()}
 
 
@@ -255,15 +291,21 @@ def _check_rows(rows: Iterable[Hashable], valid: Sequence[Hashable], where: str)
     return rows
 
 
-def dense_spectrum(tensor: torch.Tensor, rows: Iterable[int]) -> torch.Tensor:
+def dense_spectrum(
+    tensor: Any, rows: Iterable[int], *, dtype: torch.dtype | None = torch.float64
+) -> torch.Tensor:
     """Singular values of ``[W]_rows`` by permute + reshape + ``torch.linalg.svdvals``.
 
     Parameters
     ----------
     tensor
-        ``(E, d_0, ..., d_{N-1})``: an ensemble of order-N tensors.
+        ``(E, d_0, ..., d_{N-1})``: an ensemble of order-N tensors (the leading ensemble axis is
+        required, as everywhere in analysis: ``W[None]`` for a single tensor), or a tnreg model,
+        which is densified with ``to_dense()`` (the oracle for small models).
     rows
         The modes I (ints in ``0..N-1``) on the rows.
+    dtype
+        Computation dtype (float64 by default; ``None`` keeps the tensor's).
 
     Returns
     -------
@@ -273,13 +315,19 @@ def dense_spectrum(tensor: torch.Tensor, rows: Iterable[int]) -> torch.Tensor:
     Examples
     --------
     >>> dense_spectrum(torch.eye(3)[None], [0])
-    tensor([[1., 1., 1.]])
+    tensor([[1., 1., 1.]], dtype=torch.float64)
     """
+    dtype = check_dtype(dtype, "dense_spectrum")
+    if hasattr(tensor, "to_dense") and hasattr(tensor, "members"):
+        dense = tensor.to_dense().detach()
+        tensor = dense.reshape(tensor.members, *tensor.dims)
     if not isinstance(tensor, torch.Tensor) or tensor.ndim < 2:
         raise AnalysisError(
             f"tensor must be a torch.Tensor (E, d_0, ..., d_N-1) with a leading ensemble axis; "
             f"got {type(tensor).__name__} of shape {tuple(getattr(tensor, 'shape', ()))}"
         )
+    if dtype is not None:
+        tensor = tensor.to(dtype)
     modes = list(range(tensor.ndim - 1))
     rows = _check_rows(rows, modes, "modes")
     cols = [m for m in modes if m not in rows]
@@ -305,14 +353,22 @@ def _check_tensors(network: TensorNetwork, tensors: Any) -> dict[Hashable, torch
         arrays = dict(zip(names, list(tensors), strict=False))
         if len(arrays) != len(names) or len(list(tensors)) != len(names):
             raise AnalysisError(f"expected {len(names)} tensors (one per {names!r})")
+    bad = [n for n, t in arrays.items() if not isinstance(t, torch.Tensor) or t.ndim < 1]
+    if bad:
+        t = arrays[bad[0]]
+        raise AnalysisError(
+            f"tensor {bad[0]!r} must be a torch.Tensor with a leading ensemble axis; got "
+            f"{type(t).__name__} of shape {tuple(getattr(t, 'shape', ()))}"
+        )
     sizes, first = network.size_dict, arrays[names[0]]
     for name, t in arrays.items():
         want = (first.shape[0], *(sizes[i] for i in network.tensors[name]))
-        if not isinstance(t, torch.Tensor) or tuple(t.shape) != want:
+        if tuple(t.shape) != want:
             raise AnalysisError(
                 f"tensor {name!r} must have shape {want} (ensemble axis, then indices "
                 f"{network.tensors[name]!r}); got {tuple(getattr(t, 'shape', ()))}"
             )
+    check_finite(arrays, "tensor")
     return arrays
 
 
@@ -365,34 +421,42 @@ def _gram(
 
 
 def matricization_spectrum(
-    network: TensorNetwork,
-    tensors: Mapping[Hashable, torch.Tensor] | Sequence[torch.Tensor],
-    rows: Iterable[Index],
+    network: Any,
+    tensors: Any,
+    rows: Iterable[Index] | None = None,
     *,
     method: str = "auto",
     max_entries: int = DENSE_LIMIT,
     differentiable: bool = False,
+    dtype: torch.dtype | None = torch.float64,
 ) -> torch.Tensor:
     """Singular values of ``[W]_rows`` for any network and any subset of its open indices.
+
+    Call it as ``matricization_spectrum(network, tensors, rows)`` or, for a tnreg model,
+    ``matricization_spectrum(model, rows)`` (the model's ``network`` and ``tensors()``).
 
     Parameters
     ----------
     network
-        The tensor network; its open indices are the modes of W.
+        The tensor network (its open indices are the modes of W), or a tnreg model.
     tensors
-        Name -> ``(E, *sizes)`` tensor (or a sequence in the network's tensor order).
+        Name -> ``(E, *sizes)`` tensor (or a sequence in the network's tensor order); with a
+        model, this argument is ``rows``.
     rows
         The open indices I on the rows (any subset, not only tree nodes).
     method
         ``"gram"``: split along ``network.min_cut(rows)``, contract the Gram network of each
         side with the cut indices open, eigenvalues of ``G_A^{1/2} G_B G_A^{1/2}``.
         ``"dense"``: contract W and run ``torch.linalg.svdvals`` (the oracle).
-        ``"auto"``: dense when W has at most ``max_entries`` entries per member and the cut
-        is wider than W, else gram.
+        ``"auto"``: dense when W has at most ``min(max_entries, 2**20)`` entries per member (the
+        SVD is then cheap and resolves small singular values that the Gram route squares away)
+        or when the cut is wider than W; gram otherwise.
     max_entries
         Largest W (entries per ensemble member) that ``"dense"`` will build.
     differentiable
         Keep the autograd graph (default: computed under ``torch.no_grad``).
+    dtype
+        Computation dtype (float64 by default; ``None`` keeps the tensors' dtype).
 
     Returns
     -------
@@ -410,23 +474,43 @@ def matricization_spectrum(
     >>> net = TensorNetwork.from_equation("ir,jr->ij", (3, 2), (3, 2))
     >>> a = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]])
     >>> matricization_spectrum(net, [a, a], ["i"], method="gram")
-    tensor([[4., 1.]])
+    tensor([[4., 1.]], dtype=torch.float64)
     """
+    if not isinstance(network, TensorNetwork):
+        if not (hasattr(network, "network") and hasattr(network, "tensors")) or rows is not None:
+            raise AnalysisError(
+                f"matricization_spectrum takes (network, tensors, rows) or (model, rows); got "
+                f"{type(network).__name__} as the first argument"
+                + ("" if rows is None else " and three positional arguments")
+            )
+        network, tensors, rows = network.network, network.tensors(), tensors
+    if rows is None:
+        raise AnalysisError("matricization_spectrum needs rows: the open indices on the rows")
     if method not in _METHODS:
         raise AnalysisError(f"unknown method={method!r}; valid options: {list(_METHODS)}")
+    dtype = check_dtype(dtype, "matricization_spectrum")
     rows = _check_rows(rows, network.output, "network's open indices")
     arrays = _check_tensors(network, tensors)
+    if dtype is not None:
+        arrays = {k: t.to(dtype) for k, t in arrays.items()}
+    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+        return _matricization(network, arrays, rows, method, max_entries)
+
+
+def _matricization(
+    network: TensorNetwork, arrays: Mapping, rows: list, method: str, max_entries: int
+) -> torch.Tensor:
     sizes = network.size_dict
     n_rows = math.prod(sizes[i] for i in rows)
     n_all = math.prod(sizes[i] for i in network.output)
     bound, cut = network.min_cut(rows)
     k = min(bound, n_rows, n_all // n_rows)
     if method == "auto":
-        method = "dense" if n_all <= max_entries and bound * bound > n_all else "gram"
-    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
-        if method == "dense":
-            return _dense(network, arrays, rows, max_entries)[..., :k]
-        return _gram_spectrum(network, arrays, rows, cut, k)
+        small = n_all <= min(max_entries, AUTO_DENSE)
+        method = "dense" if n_all <= max_entries and (small or bound * bound > n_all) else "gram"
+    if method == "dense":
+        return _dense(network, arrays, rows, max_entries)[..., :k]
+    return _gram_spectrum(network, arrays, rows, cut, k)
 
 
 def _gram_spectrum(

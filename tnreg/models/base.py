@@ -14,13 +14,21 @@ member seed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
+import networkx as nx
 import torch
+
+from tnreg.typing import Node
 
 __all__ = [
     "DEFAULT_MAX_DENSE",
     "Factorization",
+    "Model",
+    "ProductPoolingModel",
     "check_dense_size",
     "gaussian_parameters",
     "member_seeds",
@@ -34,8 +42,8 @@ DEFAULT_MAX_DENSE = 2**24
 
 def resolve_dims(dims: int | Sequence[int], order: int) -> tuple[int, ...]:
     """One size per mode from an int or a sequence of length ``order``."""
-    if isinstance(dims, int) and not isinstance(dims, bool):
-        dims = (dims,) * order
+    if _is_int(dims):
+        dims = (int(dims),) * order
     if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence):
         raise TypeError(f"dims must be an int or a sequence of {order} ints; got {dims!r}")
     dims = tuple(dims)
@@ -44,36 +52,94 @@ def resolve_dims(dims: int | Sequence[int], order: int) -> tuple[int, ...]:
             f"dims must have one size per mode: expected {order} for an order-{order} tree, "
             f"got {len(dims)}: {dims!r}"
         )
-    bad = [(n, d) for n, d in enumerate(dims) if isinstance(d, bool) or not isinstance(d, int)]
-    bad += [(n, d) for n, d in enumerate(dims) if isinstance(d, int) and d < 1]
+    bad = [(n, d) for n, d in enumerate(dims) if not _is_int(d) or d < 1]
     if bad:
         n, d = bad[0]
         raise ValueError(f"dims[{n}] must be a positive int; got {d!r}")
-    return dims
+    return tuple(int(d) for d in dims)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
 def member_seeds(seed: int | Sequence[int] | None, members: int) -> list[int | None]:
     """Seeds of the ensemble members (see the module docstring)."""
     if seed is None:
         return [None] * members
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        return [seed + k for k in range(members)]
-    seeds = list(seed)
-    if len(seeds) != members:
-        raise ValueError(f"seed must be an int or {members} ints (one per member); got {seed!r}")
-    return seeds
-
-
-def member_values(value: float | Sequence[float], members: int, name: str) -> list[float]:
-    """A per-member float (e.g. an init scale) from one value or one value per member."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return [float(value)] * members
-    values = [float(v) for v in value]
-    if len(values) != members:
-        raise ValueError(
-            f"{name} must be a number or {members} numbers (one per member); got {value!r}"
+    if _is_int(seed):
+        return [int(seed) + k for k in range(members)]
+    if isinstance(seed, (str, bytes)) or not isinstance(seed, Sequence):
+        raise TypeError(
+            f"seed must be None, an int or a sequence of {members} ints (one per member); "
+            f"got {type(seed).__name__} {seed!r}"
         )
+    seeds = list(seed)
+    if len(seeds) != members or not all(_is_int(s) for s in seeds):
+        raise ValueError(f"seed must be an int or {members} ints (one per member); got {seed!r}")
+    return [int(s) for s in seeds]
+
+
+def member_values(
+    value: float | Sequence[float], members: int, name: str, *, positive: bool = True
+) -> list[float]:
+    """A per-member finite float (e.g. an init scale), > 0 unless ``positive=False``."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        values = [float(value)] * members
+    elif isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(
+            f"{name} must be a number or {members} numbers (one per member); got "
+            f"{type(value).__name__} {value!r}"
+        )
+    else:
+        values = list(value)
+        if len(values) != members or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values
+        ):
+            raise ValueError(
+                f"{name} must be a number or {members} numbers (one per member); got {value!r}"
+            )
+        values = [float(v) for v in values]
+    for k, v in enumerate(values):
+        if not math.isfinite(v) or (positive and v <= 0):
+            where = "" if members == 1 else f" (member {k})"
+            need = "a finite number > 0" if positive else "a finite number"
+            raise ValueError(f"{name} must be {need}{where}; got {v!r}")
     return values
+
+
+def check_ensemble(ensemble: Any) -> int | None:
+    """``None`` (one model) or a positive int number of members."""
+    if ensemble is None:
+        return None
+    if not _is_int(ensemble) or ensemble < 1:
+        raise ValueError(
+            f"ensemble must be None (one model) or a positive int (members); got {ensemble!r}"
+        )
+    return int(ensemble)
+
+
+def check_dtype(dtype: Any) -> torch.dtype:
+    """A floating-point torch dtype for the parameters."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"dtype must be a floating-point torch.dtype (torch.float32 or torch.float64); got "
+            f"{dtype!r}"
+        )
+    return dtype
+
+
+def check_device(device: Any) -> torch.device | None:
+    """``None`` (torch's default) or something ``torch.device`` accepts."""
+    if device is None or isinstance(device, torch.device):
+        return device
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device must be a torch.device or a string such as 'cpu' or 'cuda:0'; got "
+            f"{device!r} ({err})"
+        ) from None
 
 
 def check_dense_size(shape: Sequence[int], max_entries: int) -> None:
@@ -111,12 +177,95 @@ def gaussian_parameters(shapes, stds, seeds, *, dtype, device) -> list[torch.nn.
     ]
 
 
+@runtime_checkable
+class Model(Protocol):
+    """What analysis, training and theory read from every tnreg model.
+
+    Attributes
+    ----------
+    tree
+        The mode tree whose non-root nodes define the matricizations analysis reports.
+    network
+        The tensor network of the end tensor (open indices = the modes ``0..N-1``).
+    dims
+        The mode sizes.
+    ensemble, members
+        ``None`` / 1 for one model, else K / K (every tensor has a leading axis of size K).
+    dtype, device
+        Of the parameters.
+
+    Methods
+    -------
+    tensors()
+        The network's tensors by name, each with a leading ensemble axis.
+    forward(indices), forward_sensing(vectors), to_dense()
+        Entries, rank-one measurements and the whole tensor (no ensemble axis for one model).
+    """
+
+    tree: nx.DiGraph
+    dims: tuple[int, ...]
+    ensemble: int | None
+    members: int
+
+    @property
+    def network(self) -> Any: ...
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def tensors(self) -> dict[Any, torch.Tensor]: ...
+
+    def to_dense(self, *, max_entries: int = ...) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class ProductPoolingModel(Model, Protocol):
+    """A :class:`Model` with one matrix per tree node (CP, HTF and deep variants).
+
+    ``matrices()`` gives node -> ``(E, rows, cols)`` (the root's output layer included, ones
+    when fixed) and ``layers()`` node -> the trainable matrices whose product is the node
+    matrix (a fixed root absent). Analysis reads spectra from these through Gramians.
+    """
+
+    def matrices(self) -> dict[Node, torch.Tensor]: ...
+
+    def layers(self) -> dict[Node, list[torch.Tensor]]: ...
+
+
 class Factorization(torch.nn.Module):
-    """What every tnreg model shares: ``dims``, ``ensemble``, ``params`` and the output shape."""
+    """What every tnreg model shares: setup and validation, ``dims``, ensembles, loading.
+
+    Subclasses call :meth:`_setup` first; it validates the arguments every model takes, in one
+    place, so every model rejects the same bad input with the same message.
+    """
 
     dims: tuple[int, ...]
     ensemble: int | None
+    members: int
     params: torch.nn.ParameterList
+
+    def _setup(
+        self,
+        order: int,
+        dims: Any,
+        *,
+        ensemble: Any,
+        init_std: Any,
+        seed: Any,
+        dtype: Any,
+        device: Any,
+    ) -> tuple[list[float], list[int | None]]:
+        """Validate the shared arguments; returns the members' init stds and seeds."""
+        self.dims = resolve_dims(dims, order)
+        self.ensemble = check_ensemble(ensemble)
+        self.members = 1 if self.ensemble is None else self.ensemble
+        self._dtype = check_dtype(dtype)
+        self._device = check_device(device)
+        stds = member_values(init_std, self.members, "init_std")
+        return stds, member_seeds(seed, self.members)
 
     @property
     def order(self) -> int:
@@ -128,6 +277,58 @@ class Factorization(torch.nn.Module):
         """Trainable tensors in the product: the end tensor's degree of homogeneity."""
         return len(self.params)
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The parameters' dtype."""
+        return self.params[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        """The parameters' device."""
+        return self.params[0].device
+
     def _finish(self, out: torch.Tensor) -> torch.Tensor:
         """Drop the ensemble axis of a single model."""
         return out[0] if self.ensemble is None else out
+
+    @torch.no_grad()
+    def _load(self, slots: Mapping[Any, list[torch.Tensor]], values: Any, what: str) -> None:
+        """Copy ``values`` (key -> tensor or list of tensors) into the parameters ``slots``.
+
+        A value may omit the ensemble axis (then every member gets it). All values are checked
+        before anything is copied, so a bad value leaves the model unchanged.
+        """
+        if not isinstance(values, Mapping):
+            raise TypeError(f"{what} must be a mapping; got {type(values).__name__}")
+        unknown = [k for k in values if k not in slots]
+        if unknown:
+            raise ValueError(f"unknown {what} keys {unknown!r}; valid keys: {list(slots)!r}")
+        plan = []
+        for key, value in values.items():
+            targets = slots[key]
+            given = [value] if isinstance(value, torch.Tensor) else value
+            if not isinstance(given, Sequence) or len(given) != len(targets):
+                raise ValueError(
+                    f"{what}[{key!r}] must be {len(targets)} tensor(s) (the node has "
+                    f"{len(targets)} trainable matrices); got {type(value).__name__}"
+                )
+            for j, (p, v) in enumerate(zip(targets, given)):
+                plan.append((p, self._check_value(p, v, f"{what}[{key!r}][{j}]")))
+        for p, v in plan:
+            p.copy_(v)
+
+    def _check_value(self, p: torch.Tensor, v: Any, where: str) -> torch.Tensor:
+        if not isinstance(v, torch.Tensor):
+            raise TypeError(f"{where} must be a torch.Tensor; got {type(v).__name__}")
+        if tuple(v.shape) == tuple(p.shape[1:]):
+            v = v.expand(p.shape)
+        if tuple(v.shape) != tuple(p.shape):
+            raise ValueError(
+                f"{where} must have shape {tuple(p.shape[1:])} or {tuple(p.shape)} (with the "
+                f"ensemble axis); got {tuple(v.shape)}"
+            )
+        if v.dtype.is_complex:
+            raise TypeError(f"{where} must be real; got {v.dtype}")
+        if not bool(torch.isfinite(v).all()):
+            raise ValueError(f"{where} has non-finite entries (NaN or Inf)")
+        return v.to(dtype=p.dtype, device=p.device)

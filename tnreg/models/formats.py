@@ -60,21 +60,35 @@ class NetworkModel(base.Factorization):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
+        if not isinstance(network, TensorNetwork):
+            raise TypeError(f"network must be a TensorNetwork; got {type(network).__name__}")
         self.network = network
-        self.tree = tree
-        self.ensemble = ensemble
-        self.members = 1 if ensemble is None else ensemble
-        self.dims = tuple(network.size_dict[n] for n in network.output)
-        if network.output != tuple(range(len(self.dims))):
+        self.tree = trees.from_digraph(tree)
+        dims = tuple(network.size_dict[n] for n in network.output)
+        if network.output != tuple(range(len(dims))):
             raise ValueError(
                 f"open indices must be the modes 0..N-1 in order; got {network.output!r}"
             )
+        if trees.order(self.tree) != len(dims):
+            raise ValueError(
+                f"the tree has order {trees.order(self.tree)} but the network has {len(dims)} "
+                f"open modes; pass a mode tree over the modes 0..{len(dims) - 1}"
+            )
+        stds, seeds = self._setup(
+            len(dims),
+            dims,
+            ensemble=ensemble,
+            init_std=init_std,
+            seed=seed,
+            dtype=dtype,
+            device=device,
+        )
         self._names = list(network.tensors)
         self._mode_axis = self._find_mode_axes()
-        stds = base.member_values(init_std, self.members, "init_std")
-        seeds = base.member_seeds(seed, self.members)
         self.params = nn.ParameterList(
-            base.gaussian_parameters(network.shapes(), stds, seeds, dtype=dtype, device=device)
+            base.gaussian_parameters(
+                network.shapes(), stds, seeds, dtype=self._dtype, device=self._device
+            )
         )
         self._plans: dict[tuple[str, int], ContractionPlan] = {}
 
@@ -91,6 +105,23 @@ class NetworkModel(base.Factorization):
     def tensors(self) -> dict[Node, torch.Tensor]:
         """Tensors of :attr:`network` with a leading ensemble axis, by tensor name."""
         return dict(zip(self._names, self.params))
+
+    def load_tensors_(self, values: Mapping[Node, torch.Tensor]) -> NetworkModel:
+        """Copy given tensors (name -> tensor, with or without the ensemble axis) in place.
+
+        Names not given keep their values; everything is checked before anything is copied.
+
+        Examples
+        --------
+        >>> tt = TensorTrain(2, 2, 1, seed=0)
+        >>> _ = tt.load_tensors_({("core", 0): torch.ones(2, 1), ("core", 1): torch.ones(1, 2)})
+        >>> tt.to_dense().detach()
+        tensor([[1., 1.],
+                [1., 1.]])
+        """
+        slots = {name: [p] for name, p in zip(self._names, self.params)}
+        self._load(slots, values, "tensors")
+        return self
 
     def _plan(self, kind: str, batch: int) -> ContractionPlan:
         key = (kind, batch)

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from tnreg import trees
+from tnreg.components import local_vectors
 from tnreg.models import base
 from tnreg.models.gather import IndexPlan, check_indices, plan_indices
 from tnreg.typing import Node
@@ -137,15 +138,19 @@ class HierarchicalTensorFactorization(base.Factorization):
             raise ValueError("a factorization needs a tree of order >= 2; got a single mode")
         if output not in OUTPUTS:
             raise ValueError(f"unknown output={output!r}; valid options: {list(OUTPUTS)}")
-        if ensemble is not None and (
-            isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1
-        ):
-            raise ValueError(f"ensemble must be None or a positive int; got {ensemble!r}")
-        self.dims = base.resolve_dims(dims, trees.order(self.tree))
+        stds, seeds = self._setup(
+            trees.order(self.tree),
+            dims,
+            ensemble=ensemble,
+            init_std=init_std,
+            seed=seed,
+            dtype=dtype,
+            device=device,
+        )
+        if target_norm is not None:
+            base.member_values(target_norm, self.members, "target_norm")
         self.widths = resolve_widths(self.tree, widths)
         self.output = output
-        self.ensemble = ensemble
-        self.members = 1 if ensemble is None else ensemble
         nodes = trees.postorder(self.tree)
         self._root = top
         self._schedule = [
@@ -159,14 +164,12 @@ class HierarchicalTensorFactorization(base.Factorization):
             rows, cols = self.node_shape(v)
             self._slots[v] = list(range(len(shapes), len(shapes) + self.depth[v]))
             shapes += [(rows, cols)] + [(cols, cols)] * (self.depth[v] - 1)
-        stds = base.member_values(init_std, self.members, "init_std")
-        seeds = base.member_seeds(seed, self.members)
         self.params = nn.ParameterList(
-            base.gaussian_parameters(shapes, stds, seeds, dtype=dtype, device=device)
+            base.gaussian_parameters(shapes, stds, seeds, dtype=self._dtype, device=self._device)
         )
         width = self.widths[top]
         self.register_buffer(
-            "_ones", torch.ones(self.members, width, 1, dtype=dtype, device=device)
+            "_ones", torch.ones(self.members, width, 1, dtype=self._dtype, device=self._device)
         )
         self._index_plan: IndexPlan | None = None
         if balanced:
@@ -219,6 +222,35 @@ class HierarchicalTensorFactorization(base.Factorization):
     def layers(self) -> dict[Node, list[torch.Tensor]]:
         """The trainable matrices of each node, (E, a, b) each; M_v is their product."""
         return {v: [self.params[i] for i in slots] for v, slots in self._slots.items()}
+
+    def load_matrices_(
+        self, values: Mapping[Node, torch.Tensor | Sequence[torch.Tensor]]
+    ) -> HierarchicalTensorFactorization:
+        """Copy given node matrices into the parameters (in place, under ``no_grad``).
+
+        ``values`` maps a node to its matrix ``(rows, cols)`` (every member gets it) or
+        ``(E, rows, cols)``; a deep node takes a list of its ``depth`` layers. Nodes not given
+        keep their values. Everything is checked before anything is copied. The inverse of
+        ``{v: m.detach() for v, m in model.layers().items()}``; for a full state round trip use
+        ``state_dict()`` / ``load_state_dict()``.
+
+        Examples
+        --------
+        >>> model = CP(2, 2, rank=1, seed=0)
+        >>> _ = model.load_matrices_({0: torch.ones(2, 1), 1: torch.ones(2, 1)})
+        >>> model.to_dense().detach()
+        tensor([[1., 1.],
+                [1., 1.]])
+        """
+        if self.output == "ones" and isinstance(values, Mapping) and self._root in values:
+            raise ValueError(
+                f"the root {self._root!r} output is fixed to ones (output='ones') and cannot be "
+                f"loaded; build the model with output='trainable' to learn it"
+            )
+        slots = {v: [self.params[i] for i in s] for v, s in self._slots.items()}
+        self._load(slots, values, "matrices")
+        self._index_plan = None
+        return self
 
     def matrices(self) -> dict[Node, torch.Tensor]:
         """The node matrices M_v, (E, rows, cols) each, in postorder (root last)."""
@@ -359,14 +391,22 @@ class HierarchicalTensorFactorization(base.Factorization):
         The end tensor is homogeneous of degree P = :attr:`num_matrices`, so each matrix is
         scaled by (target / current)^(1/P). Computed from Gramians, never densified.
         """
-        from tnreg.analysis.gramians import log_frobenius_norm
+        from tnreg.gramians import log_frobenius_norm
 
         target = torch.tensor(
             base.member_values(target_norm, self.members, "target_norm"),
             dtype=self._ones.dtype,
             device=self._ones.device,
         )
-        current = log_frobenius_norm(self.tree, self.matrices())  # finite at any order
+        mats = self.matrices()
+        finite = torch.stack([torch.isfinite(m).all() for m in mats.values()]).tolist()
+        if not all(finite):
+            bad = [v for v, ok in zip(mats, finite) if not ok]
+            raise ValueError(
+                f"cannot rescale: the node matrices of {bad[:5]!r} have non-finite entries "
+                f"(NaN or Inf); reinitialize or load finite parameters"
+            )
+        current = log_frobenius_norm(self.tree, mats)  # finite at any order
         if not bool(torch.isfinite(current).all()):
             raise ValueError("cannot rescale a zero end tensor to a nonzero norm")
         factor = ((target.log() - current) / self.num_matrices).exp()
@@ -383,24 +423,12 @@ class HierarchicalTensorFactorization(base.Factorization):
         every component's vectors to their geometric mean norm (product of scales 1); sweeps
         repeat until the largest log-norm spread is below ``tol``.
         """
-        layers = self.layers()
+        vectors = local_vectors(self.tree, self.layers())
         for _ in range(sweeps):
-            spread = max(self._balance_node(layers, v, kids) for v, kids in self._schedule)
+            spread = max(_balance_node(vecs) for vecs in vectors.values())
             if spread < tol:
                 break
         return self
-
-    def _balance_node(self, layers, node, kids) -> float:
-        vecs = [(layers[k][-1], -2) for k in kids]  # columns of the children's last layers
-        if node in layers:
-            vecs.append((layers[node][0], -1))  # rows of the node's first layer
-        logs = torch.stack([m.norm(dim=dim).log() for m, dim in vecs])  # (K, E, R)
-        ok = torch.isfinite(logs).all(0)
-        mean = logs.mean(0)
-        shift = torch.where(ok, mean - logs, torch.zeros_like(logs))
-        for (m, dim), s in zip(vecs, shift.exp()):
-            m.mul_(s.unsqueeze(dim))
-        return float(shift.abs().max())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
@@ -412,6 +440,16 @@ class HierarchicalTensorFactorization(base.Factorization):
             f"depth={_compact(self.depth.values())}, output={self.output!r}, "
             f"ensemble={self.ensemble}, matrices={self.num_matrices}"
         )
+
+
+def _balance_node(vecs: list[torch.Tensor]) -> float:
+    """Rescale one node's local-component vectors (views) to their geometric mean norm."""
+    logs = torch.stack([v.norm(dim=-1).log() for v in vecs])  # (K, E, R)
+    ok = torch.isfinite(logs).all(0)
+    shift = torch.where(ok, logs.mean(0) - logs, torch.zeros_like(logs))
+    for v, s in zip(vecs, shift.exp()):
+        v.mul_(s.unsqueeze(-1))
+    return float(shift.abs().max())
 
 
 def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:

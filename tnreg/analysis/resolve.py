@@ -1,0 +1,296 @@
+"""The one step that turns what users pass to analysis into validated inputs.
+
+Every analysis entry point (spectra, norms, invariants, report) accepts either a model (any
+:class:`tnreg.models.Model`: product-pooling models and the dense-core formats) or a mode tree
+with node matrices, and calls :func:`resolve` once. Errors are :class:`AnalysisError`, a
+``ValueError`` subclass, and name what was expected, what was received and where.
+
+Vocabulary
+----------
+node matrices
+    Of a product-pooling factorization: node -> ``(E, rows, cols)``; leaf n: ``(E, d_n,
+    R_Pa(n))``, interior ν: ``(E, R_ν, R_Pa(ν))``, root: ``(E, R_root, 1)`` (the output layer;
+    ones for the plain CP/HTF sum). The *width* of a node is its number of rows.
+analysis dtype
+    Analysis runs in float64 by default whatever the parameters' dtype (Gramians square the
+    singular values; in float64 a float32 model's spectra match the dense float64 SVD of the
+    same tensor to ~1e-12·σ_max). ``dtype=None`` keeps the parameters' dtype.
+ensemble axis
+    Analysis always takes and returns a leading ensemble axis E (E = 1 for a single model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import torch
+
+from tnreg.components import as_layers
+from tnreg.trees import postorder, root
+from tnreg.typing import Node
+
+__all__ = [
+    "AnalysisError",
+    "Resolved",
+    "check_dtype",
+    "check_finite",
+    "resolve",
+    "validate_matrices",
+]
+
+ANALYSIS_DTYPES = (torch.float32, torch.float64)
+
+
+class AnalysisError(ValueError):
+    """Models, node matrices, nodes or mode subsets that analysis cannot read."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Validated inputs of one analysis call.
+
+    Attributes
+    ----------
+    tree
+        The mode tree whose non-root nodes define the reported matricizations.
+    matrices
+        Product-pooling node matrices (validated, in the analysis dtype), or ``None`` for a
+        dense-core format.
+    layers
+        The trainable layers per node (a fixed root absent), when known: from a model's
+        ``layers()``, else one layer per node matrix.
+    model
+        The model analysed, or ``None`` for ``(tree, matrices)``.
+    tensors
+        The network tensors of a dense-core model (validated, in the analysis dtype), by tensor
+        name; ``None`` for product-pooling inputs.
+    """
+
+    tree: nx.DiGraph
+    matrices: dict[Node, torch.Tensor] | None
+    layers: dict[Node, list[torch.Tensor]] | None
+    model: Any
+    tensors: dict[Any, torch.Tensor] | None = None
+
+    @property
+    def is_product_pooling(self) -> bool:
+        """Whether the Gramian route applies (node matrices are known)."""
+        return self.matrices is not None
+
+
+def check_dtype(dtype: Any, where: str) -> torch.dtype | None:
+    """``None`` or a floating dtype that eigen-solvers support (float32, float64)."""
+    if dtype is None or dtype in ANALYSIS_DTYPES:
+        return dtype
+    raise AnalysisError(
+        f"{where}: dtype must be torch.float64 (default), torch.float32 or None (keep the "
+        f"parameters' dtype); got {dtype!r}"
+    )
+
+
+def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: str) -> torch.Tensor:
+    if not (t.dtype.is_floating_point or t.dtype.is_complex):
+        raise AnalysisError(
+            f"{where} has dtype {t.dtype}; analysis needs floating-point parameters (build the "
+            f"model with dtype=torch.float32 or torch.float64)"
+        )
+    if dtype is None:
+        if t.dtype not in ANALYSIS_DTYPES:
+            raise AnalysisError(
+                f"{where} is {t.dtype}, which eigen-solvers do not support; pass "
+                f"dtype=torch.float64 (the default) or torch.float32"
+            )
+        return t
+    return t.to(dtype)
+
+
+def check_finite(named: Mapping[Node, torch.Tensor], what: str) -> None:
+    """One host sync for all tensors: the first non-finite one is named."""
+    if not named:
+        return
+    flags = torch.stack([torch.isfinite(t).all() for t in named.values()]).tolist()
+    for (v, t), ok in zip(named.items(), flags):
+        if not ok:
+            bad = int((~torch.isfinite(t)).sum())
+            raise AnalysisError(
+                f"{what} of node {v!r} has {bad} non-finite entries (NaN or Inf); the model "
+                f"diverged or was loaded with bad values; analysis needs finite parameters"
+            )
+
+
+def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> dict[Node, int]:
+    """Check node matrices against ``tree`` and return every node's width.
+
+    Raises
+    ------
+    AnalysisError
+        Naming the node and axis: a missing matrix (the root's output layer included), an
+        unknown node, a matrix that is not 3-d, mixed ensemble sizes, dtypes or devices, a column
+        count that differs from the parent's width, or non-finite entries.
+
+    Examples
+    --------
+    >>> from tnreg.trees import balanced
+    >>> mats = {0: torch.ones(1, 2, 3), 1: torch.ones(1, 4, 3), (0, 1): torch.ones(1, 3, 1)}
+    >>> validate_matrices(balanced(2), mats)
+    {0: 2, 1: 4, (0, 1): 3}
+    """
+    if not isinstance(matrices, Mapping):
+        raise AnalysisError(
+            f"matrices must be a mapping node -> (E, rows, cols) tensor; got "
+            f"{type(matrices).__name__}"
+        )
+    top = root(tree)
+    if top not in matrices:
+        raise AnalysisError(
+            f"missing root output layer: matrices has no entry for the root {top!r}; pass an "
+            f"(E, R_root, 1) tensor (torch.ones for the plain-sum output of CP)"
+        )
+    missing = [v for v in tree if v not in matrices]
+    unknown = [v for v in matrices if v not in tree]
+    if missing or unknown:
+        raise AnalysisError(
+            f"matrices must have one entry per tree node; missing {missing!r}, unknown {unknown!r}"
+        )
+    first = matrices[top]
+    for v in tree:
+        m = matrices[v]
+        if not isinstance(m, torch.Tensor) or m.ndim != 3:
+            shape = tuple(getattr(m, "shape", ()))
+            raise AnalysisError(
+                f"matrix of node {v!r} must be a 3-d torch.Tensor (E, rows, cols); got "
+                f"{type(m).__name__} of shape {shape}"
+            )
+        if m.shape[0] != first.shape[0] or m.dtype != first.dtype or m.device != first.device:
+            raise AnalysisError(
+                f"matrix of node {v!r} has ensemble size {m.shape[0]}, {m.dtype} on {m.device}; "
+                f"the root has {first.shape[0]}, {first.dtype} on {first.device}"
+            )
+    _check_columns(tree, matrices, top)
+    check_finite({v: matrices[v] for v in postorder(tree)}, "matrix")
+    return {v: matrices[v].shape[1] for v in postorder(tree)}
+
+
+def _check_columns(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor], top: Node) -> None:
+    if matrices[top].shape[2] != 1:
+        raise AnalysisError(
+            f"root {top!r} output layer must have shape (E, R_root, 1); got axis 2 of size "
+            f"{matrices[top].shape[2]} (shape {tuple(matrices[top].shape)})"
+        )
+    for v in tree:
+        for c in tree.successors(v):
+            if matrices[c].shape[2] != matrices[v].shape[1]:
+                raise AnalysisError(
+                    f"matrix of node {c!r} has {matrices[c].shape[2]} columns (axis 2, shape "
+                    f"{tuple(matrices[c].shape)}), expected the width of its parent {v!r}: "
+                    f"{matrices[v].shape[1]} (axis 1 of shape {tuple(matrices[v].shape)})"
+                )
+
+
+def _check_layers(tree: nx.DiGraph, layers: Any) -> dict[Node, list[torch.Tensor]]:
+    if not isinstance(layers, Mapping):
+        raise AnalysisError(
+            f"layers must be a mapping node -> matrix or list of matrices; got "
+            f"{type(layers).__name__}"
+        )
+    top = root(tree)
+    unknown = [v for v in layers if v not in tree]
+    missing = [v for v in tree if v not in layers and v != top]
+    if unknown or missing:
+        raise AnalysisError(
+            f"layers must have one entry per tree node (the root may be absent: a fixed output); "
+            f"missing {missing!r}, unknown {unknown!r}"
+        )
+    chains = as_layers(layers)
+    for v, chain in chains.items():
+        if not chain:
+            raise AnalysisError(f"layers of node {v!r} is empty; expected at least one matrix")
+        for j, a in enumerate(chain):
+            if not isinstance(a, torch.Tensor) or a.ndim != 3:
+                got = tuple(a.shape) if isinstance(a, torch.Tensor) else type(a).__name__
+                raise AnalysisError(
+                    f"layer {j} of node {v!r} must be a tensor (E, rows, cols); got {got}"
+                )
+            if j and chain[j - 1].shape[2] != a.shape[1]:
+                raise AnalysisError(
+                    f"layers of node {v!r} do not chain: layer {j - 1} has shape "
+                    f"{tuple(chain[j - 1].shape)}, layer {j} has shape {tuple(a.shape)}"
+                )
+    check_finite({(v, j): a for v, c in chains.items() for j, a in enumerate(c)}, "layer")
+    return chains
+
+
+def _layers_to_matrices(tree: nx.DiGraph, chains: dict[Node, list[torch.Tensor]]) -> dict:
+    """Node matrices from layers; a missing root becomes the fixed ones output."""
+    out = {}
+    for v, chain in chains.items():
+        m = chain[0]
+        for nxt in chain[1:]:
+            m = m @ nxt
+        out[v] = m
+    top = root(tree)
+    if top not in out:
+        kids = list(tree.successors(top))
+        width = out[kids[0]].shape[2] if kids else 1
+        ref = out[kids[0]]
+        out[top] = ref.new_ones(ref.shape[0], width, 1)
+    return out
+
+
+def resolve(
+    source: Any,
+    matrices: Mapping[Node, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype | None = torch.float64,
+    layers: Mapping | None = None,
+    where: str = "analysis",
+) -> Resolved:
+    """Validate ``source`` (a model, or a tree with ``matrices`` or ``layers``) once.
+
+    A model may come with explicit ``matrices`` (e.g. modified copies of its own): they are
+    checked against the model's tree. Casting to ``dtype`` keeps autograd graphs.
+    """
+    dtype = check_dtype(dtype, where)
+    model = None
+    if isinstance(source, nx.DiGraph):
+        tree = source
+    elif isinstance(getattr(source, "tree", None), nx.DiGraph) and hasattr(source, "tensors"):
+        model, tree = source, source.tree
+    else:
+        raise AnalysisError(
+            f"{where}: expected a tnreg model or a mode tree (networkx.DiGraph) with matrices; "
+            f"got {type(source).__name__}"
+        )
+    if model is not None and matrices is None and layers is None:
+        if not hasattr(model, "matrices"):
+            return _resolve_network(model, dtype, where)
+        if not hasattr(model, "layers"):
+            matrices = model.matrices()
+        else:  # products of the layers are formed in the analysis dtype, not the model's
+            layers = model.layers()
+    if matrices is None and layers is None:
+        raise AnalysisError(
+            f"{where}: node matrices are required with a plain tree: pass (tree, matrices) or "
+            f"a model"
+        )
+    chains = _check_layers(tree, layers) if layers is not None else None
+    if chains is not None:
+        chains = {
+            v: [_cast(a, dtype, f"layer {j} of node {v!r}") for j, a in enumerate(c)]
+            for v, c in chains.items()
+        }
+    if matrices is None:
+        matrices = _layers_to_matrices(tree, chains)
+    validate_matrices(tree, matrices)
+    mats = {v: _cast(matrices[v], dtype, f"matrix of node {v!r}") for v in postorder(tree)}
+    return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
+
+
+def _resolve_network(model: Any, dtype: torch.dtype | None, where: str) -> Resolved:
+    tensors = dict(model.tensors())
+    check_finite(tensors, "tensor")
+    cast = {k: _cast(t, dtype, f"tensor {k!r}") for k, t in tensors.items()}
+    return Resolved(tree=model.tree, matrices=None, layers=None, model=model, tensors=cast)
