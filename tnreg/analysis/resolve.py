@@ -107,14 +107,16 @@ def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: str) -> torch.Tenso
     return t.to(dtype)
 
 
-def check_finite(named: Mapping[Node, torch.Tensor], what: str) -> None:
-    """One host sync for all tensors: the first non-finite one is named."""
+def check_finite(named: Mapping[Any, torch.Tensor], what: str) -> None:
+    """Raise naming the first tensor with a NaN or Inf (one fused check, one host sync)."""
     if not named:
         return
-    flags = torch.stack([torch.isfinite(t).all() for t in named.values()]).tolist()
-    for (v, t), ok in zip(named.items(), flags):
-        if not ok:
-            bad = int((~torch.isfinite(t)).sum())
+    flat = torch.cat([t.detach().reshape(-1) for t in named.values()])
+    if bool(torch.isfinite(flat).all()):
+        return
+    for v, t in named.items():
+        bad = int((~torch.isfinite(t)).sum())
+        if bad:
             raise AnalysisError(
                 f"{what} of node {v!r} has {bad} non-finite entries (NaN or Inf); the model "
                 f"diverged or was loaded with bad values; analysis needs finite parameters"

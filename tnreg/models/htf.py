@@ -221,7 +221,8 @@ class HierarchicalTensorFactorization(base.Factorization):
 
     def layers(self) -> dict[Node, list[torch.Tensor]]:
         """The trainable matrices of each node, (E, a, b) each; M_v is their product."""
-        return {v: [self.params[i] for i in slots] for v, slots in self._slots.items()}
+        params = list(self.params)  # one pass: ParameterList indexing is slow at order 1024
+        return {v: [params[i] for i in slots] for v, slots in self._slots.items()}
 
     def load_matrices_(
         self, values: Mapping[Node, torch.Tensor | Sequence[torch.Tensor]]
@@ -247,8 +248,7 @@ class HierarchicalTensorFactorization(base.Factorization):
                 f"the root {self._root!r} output is fixed to ones (output='ones') and cannot be "
                 f"loaded; build the model with output='trainable' to learn it"
             )
-        slots = {v: [self.params[i] for i in s] for v, s in self._slots.items()}
-        self._load(slots, values, "matrices")
+        self._load(self.layers(), values, "matrices")
         self._index_plan = None
         return self
 
