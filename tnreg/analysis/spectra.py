@@ -33,10 +33,11 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import networkx as nx
-import opt_einsum as oe
 import torch
 
 from tnreg.analysis.resolve import AnalysisError, Resolved, check_dtype, check_finite, resolve
+from tnreg.contract import contract
+from tnreg.einsum import to_equation
 from tnreg.gramians import Gramians, Scaled, gramians, sandwich
 from tnreg.network import TensorNetwork
 from tnreg.trees import children, mode_sets, parent, postorder, root
@@ -390,32 +391,30 @@ def _gram(
     network: TensorNetwork, arrays: Mapping, side: list, summed: set, cut: list[Index]
 ) -> torch.Tensor:
     """``G[(e), cut_ket, cut_bra]`` of one side as an (E, r, r) matrix."""
-    symbols: dict[Hashable, str] = {}
-
-    def sym(label: Hashable) -> str:
-        return symbols.setdefault(label, oe.get_symbol(len(symbols)))
 
     def label(i: Index, copy: str) -> Hashable:
         return ("c", i, copy) if i in cut else ("o", i) if i in summed else ("n", i, copy)
 
     first = next(iter(arrays.values()))
     sizes, num = network.size_dict, first.shape[0]
-    terms, ops = [sym("e")], [first.new_ones(num)]
+    terms: list[tuple] = [("e",)]
+    ops = [first.new_ones(num)]
     for name in side:
         for copy in "kb":
-            terms.append(sym("e") + "".join(sym(label(i, copy)) for i in network.tensors[name]))
+            terms.append(("e", *(label(i, copy) for i in network.tensors[name])))
             ops.append(arrays[name])
     touched = {i for name in side for i in network.tensors[name]}
     for c in cut:
         if c in summed:  # an open row (column) index that is also cut: a delta
-            terms.append(sym(("c", c, "k")) + sym(("c", c, "b")))
+            terms.append((("c", c, "k"), ("c", c, "b")))
             ops.append(torch.eye(sizes[c], dtype=first.dtype, device=first.device))
         elif c not in touched:  # this side does not depend on c
             for copy in "kb":
-                terms.append(sym(("c", c, copy)))
+                terms.append((("c", c, copy),))
                 ops.append(first.new_ones(sizes[c]))
-    out = sym("e") + "".join(sym(("c", c, copy)) for copy in "kb" for c in cut)
-    gram = oe.contract(",".join(terms) + "->" + out, *ops)
+    out = ("e", *(("c", c, copy) for copy in "kb" for c in cut))
+    eq, _ = to_equation(terms, out)
+    gram = contract(eq, *ops)
     r = math.prod(sizes[c] for c in cut)
     return gram.reshape(num, r, r)
 
@@ -542,12 +541,7 @@ def _dense(network: TensorNetwork, arrays: Mapping, rows: list, max_entries: int
             f"limit max_entries={max_entries} (2**{math.log2(max_entries):g}); use "
             f"method='gram' or raise max_entries"
         )
-    symbols = {"e": oe.get_symbol(0)}
-    for i in sizes:
-        symbols[("i", i)] = oe.get_symbol(len(symbols))
-    terms = [
-        symbols["e"] + "".join(symbols[("i", i)] for i in ix) for ix in network.tensors.values()
-    ]
-    out = symbols["e"] + "".join(symbols[("i", i)] for i in network.output)
-    w = oe.contract(",".join(terms) + "->" + out, *arrays.values())
+    inputs = [("e", *ix) for ix in network.tensors.values()]
+    eq, _ = to_equation(inputs, ("e", *network.output))
+    w = contract(eq, *arrays.values())
     return dense_spectrum(w, [network.output.index(r) for r in rows])
