@@ -107,19 +107,22 @@ def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: str) -> torch.Tenso
     return t.to(dtype)
 
 
-def check_finite(named: Mapping[Any, torch.Tensor], what: str) -> None:
-    """Raise naming the first tensor with a NaN or Inf (one fused check, one host sync)."""
+def check_finite(named: Mapping[str, torch.Tensor]) -> None:
+    """Raise naming the first tensor with a NaN or Inf (one fused check, one host sync).
+
+    Keys describe where each tensor sits (``"matrix of node 0"``).
+    """
     if not named:
         return
-    flat = torch.cat([t.detach().reshape(-1) for t in named.values()])
+    flat = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in named.values()])
     if bool(torch.isfinite(flat).all()):
         return
-    for v, t in named.items():
+    for where, t in named.items():
         bad = int((~torch.isfinite(t)).sum())
         if bad:
             raise AnalysisError(
-                f"{what} of node {v!r} has {bad} non-finite entries (NaN or Inf); the model "
-                f"diverged or was loaded with bad values; analysis needs finite parameters"
+                f"{where} has {bad} non-finite entries (NaN or Inf); the model diverged or was "
+                f"loaded with bad values; analysis needs finite parameters"
             )
 
 
@@ -172,7 +175,7 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
                 f"the root has {first.shape[0]}, {first.dtype} on {first.device}"
             )
     _check_columns(tree, matrices, top)
-    check_finite({v: matrices[v] for v in postorder(tree)}, "matrix")
+    check_finite({f"matrix of node {v!r}": matrices[v] for v in postorder(tree)})
     return {v: matrices[v].shape[1] for v in postorder(tree)}
 
 
@@ -221,7 +224,9 @@ def _check_layers(tree: nx.DiGraph, layers: Any) -> dict[Node, list[torch.Tensor
                     f"layers of node {v!r} do not chain: layer {j - 1} has shape "
                     f"{tuple(chain[j - 1].shape)}, layer {j} has shape {tuple(a.shape)}"
                 )
-    check_finite({(v, j): a for v, c in chains.items() for j, a in enumerate(c)}, "layer")
+    check_finite(
+        {f"layer {j} of node {v!r}": a for v, c in chains.items() for j, a in enumerate(c)}
+    )
     return chains
 
 
@@ -293,6 +298,6 @@ def resolve(
 
 def _resolve_network(model: Any, dtype: torch.dtype | None, where: str) -> Resolved:
     tensors = dict(model.tensors())
-    check_finite(tensors, "tensor")
+    check_finite({f"tensor {k!r}": t for k, t in tensors.items()})
     cast = {k: _cast(t, dtype, f"tensor {k!r}") for k, t in tensors.items()}
     return Resolved(tree=model.tree, matrices=None, layers=None, model=model, tensors=cast)
