@@ -255,31 +255,44 @@ def _rows(r: Resolved, scaled: Mapping, index: list[int], rtol: float, atol: flo
     else:
         locals_ = {}
         bounds = {v: r.model.network.rank_bound(list(sets[v])) for v in scaled}
-    rows = []
-    for v in scaled:
-        rel = scaled[v].relative[index]
-        log_max = scaled[v].log_max[index]
-        s = rel * log_max.exp().unsqueeze(-1)  # may overflow to inf at high order
-        # ranks are scale-invariant: measure the relative spectrum unless an absolute atol is set
-        measured = rel if atol == 0 else s
-        local = None
-        if v in locals_:
-            local = numerical_rank(locals_[v][index], rtol=rtol, atol=atol)
-        rows.append(
-            RankRow(
-                node=v,
-                modes=sets[v],
-                spectrum=s,
-                effective_rank=effective_rank(measured, atol=atol),
-                numerical_rank=numerical_rank(measured, rtol=rtol, atol=atol),
-                bound=bounds[v],
-                local_components=local,
-                name=names[v],
-                relative=rel,
-                log_max=log_max,
-            )
+    rel = {v: scaled[v].relative[index] for v in scaled}
+    log_max = {v: scaled[v].log_max[index] for v in scaled}
+    spectrum = {v: rel[v] * log_max[v].exp().unsqueeze(-1) for v in scaled}  # may be inf
+    # ranks are scale-invariant: measure the relative spectrum unless an absolute atol is set
+    measured = rel if atol == 0 else spectrum
+    erank = _batched(lambda s: effective_rank(s, atol=atol), measured)
+    nrank = _batched(lambda s: numerical_rank(s, rtol=rtol, atol=atol), measured)
+    nlocal = _batched(
+        lambda s: numerical_rank(s, rtol=rtol, atol=atol),
+        {v: locals_[v][index] for v in scaled if v in locals_},
+    )
+    return [
+        RankRow(
+            node=v,
+            modes=sets[v],
+            spectrum=spectrum[v],
+            effective_rank=erank[v],
+            numerical_rank=nrank[v],
+            bound=bounds[v],
+            local_components=nlocal.get(v),
+            name=names[v],
+            relative=rel[v],
+            log_max=log_max[v],
         )
-    return rows
+        for v in scaled
+    ]
+
+
+def _batched(fn, values: Mapping[Node, torch.Tensor]) -> dict[Node, torch.Tensor]:
+    """Apply a per-spectrum measure once per group of equal shapes (linear time, few calls)."""
+    groups: dict[tuple, list[Node]] = {}
+    for v, s in values.items():
+        groups.setdefault(tuple(s.shape), []).append(v)
+    out: dict[Node, torch.Tensor] = {}
+    for nodes in groups.values():
+        result = fn(torch.stack([values[v] for v in nodes]))
+        out.update(zip(nodes, result.unbind(0)))
+    return out
 
 
 def _members(member: int | None, ensemble: int) -> tuple[int, ...]:
