@@ -143,7 +143,61 @@ def gram_only(n: int, d: int, width: int, repeats: int) -> str:
     )
 
 
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def level_sweep(devices: list[str], orders: list[int], repeats: int, out: str | None) -> None:
+    """All node spectra (``node_scaled_spectra``) of balanced trees, d=2, widths 8, per device.
+
+    The Gramians and eigensolves are level-batched (issue 10): about one batched step per tree
+    level and shape. Includes validation (``resolve``) and the host-side bookkeeping.
+    """
+    lines = [
+        f"### Node spectra, level-batched: all nodes, d=2, widths 8, float64, E=1 "
+        f"(torch {torch.__version__}, {torch.get_num_threads()} CPU threads; median of "
+        f"{repeats})\n",
+        "| order | nodes | " + " | ".join(f"{d} (ms)" for d in devices) + " |",
+        "|---|---|" + "---|" * len(devices),
+    ]
+    for n in orders:
+        tree = trees.balanced(n)
+        cells = []
+        for device in devices:
+            mats = {v: m.to(device) for v, m in random_matrices(tree, 2, 8, seed=0).items()}
+
+            def run(mats=mats, device=device, tree=tree):
+                node_scaled_spectra(tree, mats)
+                sync(device)
+
+            run()
+            cells.append(f"{median_time(run, repeats) * 1e3:.1f}")
+        lines.append(f"| {n} | {2 * n - 2} | " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        Path(out).write_text(text)
+
+
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="node spectra benchmarks")
+    parser.add_argument("--sweep", action="store_true", help="only the level-batched sweep")
+    parser.add_argument("--devices", default="cpu", help="comma-separated, e.g. cpu,cuda")
+    parser.add_argument("--orders", default="64,256,1024,4096")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.sweep:
+        orders = [int(x) for x in args.orders.split(",")]
+        level_sweep(args.devices.split(","), orders, args.repeats, args.out)
+        return
     print("### Node spectra: Gramians vs densify + SVD per node\n")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float64, E=1\n")
     print(

@@ -64,9 +64,9 @@ def test_round_trip_preserves_equation_and_values(eq: str, shapes: list, backend
     back, back_arrays = from_tensornetwork(nodes, outputs)
     assert back.equation()[0] == net.equation()[0]
     assert back.shapes() == net.shapes()
-    assert back.output == tuple(str(label) for label in net.output)
-    assert list(back.tensors) == [str(name) for name in net.tensors]
-    assert back.hyperedges == tuple(str(label) for label in net.hyperedges)
+    assert back.output == net.output
+    assert list(back.tensors) == list(net.tensors)  # integer tensor names stay ints
+    assert back.hyperedges == net.hyperedges
     np.testing.assert_allclose(
         np.einsum(back.equation()[0], *[to_numpy(a) for a in back_arrays]),
         np.einsum(eq, *arrays),
@@ -91,6 +91,22 @@ def test_tuple_labels_and_mapping_arrays() -> None:
         rtol=5e-6,
         atol=1e-8,
     )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_round_trip_keeps_int_and_tuple_labels(backend: str) -> None:
+    net = TensorNetwork()
+    net.add_tensor(0, [10, ("r", 1)], {10: 2, ("r", 1): 3})
+    net.add_tensor(("core", 1), [("r", 1), 11, 12], {11: 4, 12: 2})
+    net.add_tensor(2, [12, 13], {13: 3})
+    net.set_output([13, 10, 11])
+    arrays = as_backend(random_arrays(net.shapes(), seed=8), backend)
+    back, back_arrays = from_tensornetwork(*to_tensornetwork(net, arrays, backend=backend))
+    assert list(back.tensors) == [0, ("core", 1), 2]
+    assert back.output == (13, 10, 11) and all(type(x) is int for x in back.output)
+    assert back.tensors == net.tensors and back.size_dict == net.size_dict
+    for got, want in zip(back_arrays, arrays, strict=True):
+        np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
 
 
 def test_contract_leaves_nodes_intact() -> None:

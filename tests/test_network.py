@@ -237,82 +237,7 @@ def test_check_arrays_sequence_and_mapping() -> None:
     assert out[0] is a and out[1] is b
 
 
-# ---------------------------------------------------------------------------- errors
-
-NET2 = ("ar,br->ab", (2, 3), (4, 3))
-
-
-@pytest.mark.parametrize(
-    ("call", "match"),
-    [
-        (lambda n: n.add_index("x", 0), r"index 'x' size must be an int >= 1, got 0"),
-        (lambda n: n.add_index("x", True), r"index 'x' size must be an int >= 1, got True"),
-        (lambda n: n.add_index("x", 2.5), r"index 'x' size must be an int >= 1, got 2.5 \(float"),
-        (lambda n: n.add_index("r", 4), r"index 'r' already has size 3; cannot re-add .* size 4"),
-        (lambda n: n.add_tensor(0, ["a"]), r"tensor 0 already exists with indices \('a', 'r'\)"),
-        (lambda n: n.add_tensor("T", ["a", "a"]), r"tensor 'T' carries index 'a' twice \(axis 1"),
-        (lambda n: n.add_tensor("T", ["a", "z"]), r"tensor 'T' axis 1: index 'z' has no size"),
-        (
-            lambda n: n.add_tensor("T", ["r"], {"r": 5}),
-            r"tensor 'T' axis 0: index 'r' has size 3, but sizes gives 5",
-        ),
-        (lambda n: n.add_tensor("T", ["z"], {"z": -1}), r"index 'z' size must be .* got -1"),
-        (lambda n: n.set_output(["q"]), r"output index 'q' is unknown; known indices: \['a'"),
-        (lambda n: (n.add_index("q", 2), n.set_output(["q"])), r"output index 'q' is on no tensor"),
-        (lambda n: n.set_output(["a", "b", "a"]), r"must be distinct; .* 'a' repeated"),
-        (lambda n: n.check_arrays([np.zeros((2, 3))]), r"expected 2 arrays \(one per tensor"),
-        (
-            lambda n: n.check_arrays({0: np.zeros((2, 3)), 5: np.zeros((4, 3))}),
-            r"keyed by the tensor names \[0, 1\]; missing \[1\], unknown \[5\]",
-        ),
-        (
-            lambda n: n.check_arrays([[1.0, 2.0], np.zeros((4, 3))]),
-            r"tensor 0: expected an array with .shape, got list",
-        ),
-        (
-            lambda n: n.check_arrays([np.zeros((2, 3, 1)), np.zeros((4, 3))]),
-            r"tensor 0 has 3 axes \(shape \(2, 3, 1\)\), expected 2 for indices \('a', 'r'\)",
-        ),
-        (
-            lambda n: n.check_arrays([np.zeros((2, 3)), torch.zeros(4, 4, dtype=torch.float64)]),
-            r"tensor 1 axis 1 \(index 'r'\) has size 4, expected 3",
-        ),
-        (lambda n: n.min_cut(["z"]), r"rows: unknown index 'z'; open indices are \('a', 'b'\)"),
-        (lambda n: n.rank_bound(["r"]), r"rows: index 'r' is not open; open indices"),
-        (lambda n: n.min_cut(["a", "a"]), r"rows must be distinct; got \('a', 'a'\) with 'a'"),
-    ],
-)
-def test_network_errors(call, match: str) -> None:
-    net = TensorNetwork.from_equation(*NET2)
-    with pytest.raises(TensorNetworkError, match=match):
-        call(net)
-
-
-@pytest.mark.parametrize(
-    ("args", "kwargs", "match"),
-    [
-        ((3, (2,)), {}, r"equation must be a str, got int"),
-        (("a...,a", (2,), (2,)), {}, r"ellipsis '...' is not supported"),
-        (("a->a->a", (2,)), {}, r"must look like 'ab,bc->ac'"),
-        (("a-a", (2,)), {}, r"must look like 'ab,bc->ac'"),
-        (("a>a", (2,)), {}, r"must look like 'ab,bc->ac'"),
-        (("ab,bc->ac", (2, 3)), {}, r"has 2 input terms but 1 shapes were given"),
-        (("ab->ax", (2, 3)), {}, r"output indices \['x'\] appear in no input term"),
-        (("ab->aa", (2, 3)), {}, r"output indices must be distinct; .* 'a' repeated"),
-        (("ab", (2, 3)), {"names": ["A", "B"]}, r"has 1 tensors but 2 names were given"),
-        (("ab,b", (2, 3), (3, 1)), {}, r"tensor 1 has term 'b' \(1 indices\) .* \(2 axes\)"),
-        (
-            ("ab,cb", (2, 3), (5, 4)),
-            {"names": ["A", "B"]},
-            r"tensor 'B' axis 1 \(index 'b'\) has size 4, but tensor 'A' axis 1 gives index 'b' "
-            r"size 3",
-        ),
-        (("aa->", (2, 2)), {}, r"tensor 0 carries index 'a' twice"),
-    ],
-)
-def test_from_equation_errors(args: tuple, kwargs: dict, match: str) -> None:
-    with pytest.raises(TensorNetworkError, match=match):
-        TensorNetwork.from_equation(*args, **kwargs)
+# Bad inputs (structure, equations, arrays, rows) are rows of tests/test_bad_inputs.py.
 
 
 # ---------------------------------------------------------------------------- min-cut bounds
@@ -464,3 +389,48 @@ def test_rank_bound_matches_brute_force(seed: int) -> None:
     assert net.rank_bound(rows) == brute_force_bound(net, rows)
     rank = numerical_rank(dense(net, random_arrays(net, seed)), rows, net.output)
     assert net.rank_bound(rows) >= rank
+
+
+# ---------------------------------------------------------------------------- any order
+
+
+def htf_network(tree, rank: int) -> TensorNetwork:
+    """The HTF network of a mode tree: a tensor per node carrying its bond and its parent's."""
+    from tnreg import trees
+
+    net = TensorNetwork()
+    names = trees.node_names(tree)
+    for v in trees.postorder(tree):
+        up = trees.parent(tree, v)
+        ix = [("m", tree.nodes[v]["mode"])] if trees.is_leaf(tree, v) else [("r", names[v])]
+        ix += [] if up is None else [("r", names[up])]
+        net.add_tensor(names[v], ix, dict.fromkeys(ix, rank))
+    net.set_output([("m", m) for m in range(trees.order(tree))])
+    return net
+
+
+@pytest.mark.parametrize(
+    ("shape", "n"), [("balanced", 1024), ("caterpillar", 1200), ("random_tree", 1024)]
+)
+def test_min_cut_at_high_order(shape: str, n: int) -> None:
+    from tnreg import trees
+
+    tree = getattr(trees, shape)(n, **({"seed": 2} if shape == "random_tree" else {}))
+    net = htf_network(tree, 3)
+    sets = trees.mode_sets(tree)
+    for v in trees.children(tree, trees.root(tree)):
+        assert net.rank_bound([("m", m) for m in sets[v]]) == (1 if len(sets[v]) == n else 3)
+    assert len(net.hyperedges) == sum(1 for v in tree if tree.out_degree(v) >= 2)
+    rows = [("m", m) for m in range(0, n, 2)]  # scattered modes: a product of several bonds
+    bound, cut = net.min_cut(rows)
+    assert bound == 3 ** len(cut) and bound > 3
+
+
+@pytest.mark.slow
+def test_min_cut_at_order_10000() -> None:
+    from tnreg import trees
+
+    tree = trees.balanced(10_000)
+    net = htf_network(tree, 2)
+    left = trees.children(tree, trees.root(tree))[0]
+    assert net.rank_bound([("m", m) for m in trees.mode_sets(tree)[left]]) == 2

@@ -1,8 +1,13 @@
 """The ``tnreg`` command line.
 
+``tnreg train CONFIG.toml`` trains a model into a run directory (see :mod:`tnreg.train`);
+``tnreg analyze RUN_DIR`` prints the rank report of its checkpoint.
+
 ``tnreg demo`` builds a mode tree, prints it, plans a batched contraction of the hierarchical
-factorization on it, prints the cost report, trains the factorization a few hundred steps from
-small initialization on a low-rank completion task and prints the rank report at every node.
+factorization on it, prints the cost report, trains the factorization from small initialization
+on a completion task of low hierarchical rank and prints the learned vs target rank at every
+node (:mod:`tnreg.experiments.demo`). ``tnreg plot RUN_DIR...`` draws a run's figures and
+``tnreg reproduce NAME`` runs a paper experiment (:mod:`tnreg.experiments`).
 """
 
 from __future__ import annotations
@@ -16,73 +21,262 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from tnreg.experiments.demo import DemoSettings, run_demo
+
+    settings = DemoSettings(**{k: v for k, v in vars(args).items() if k not in ("command", "run")})
+    try:
+        return run_demo(settings)
+    except (ValueError, TypeError, OSError) as err:
+        return _fail("demo", err)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; every flag's default shown unless its help names it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, argparse.SUPPRESS, [], False):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad flags give one line (the flag, the value, what is allowed) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _fail(command: str, err: Exception) -> int:
+    """One line on stderr, no traceback; exit status 2."""
+    print(f"tnreg {command}: error: {err}", file=sys.stderr)
+    return 2
+
+
+TRAIN_EXAMPLE = """\
+examples:
+  tnreg train cp.toml --set lr=1e-3 --set model.init_std=5e-3 --out runs/cp-small
+  tnreg train runs/cp-small/config.json --out runs/cp-again   # the same run again
+  tnreg train --resume runs/cp-small --set steps=40000         # continue, with more steps
+
+The TOML file holds training keys at the top level and [model] and [data] tables
+(see tnreg.train.config); --set takes TOML literals (1e-3, true, [4, 4], cp).
+"""
+
+ANALYZE_EXAMPLE = """\
+examples:
+  tnreg analyze runs/cp-small
+  tnreg analyze runs/cp-small/checkpoints/best.pt --rtol 1e-4 --member 0
+"""
+
+
+def _train_config(args: argparse.Namespace):
+    from tnreg.train.config import ConfigError, load_config
+    from tnreg.train.rundir import RunDir
+
+    if args.resume is not None:
+        source = RunDir.open(args.resume).config_path
+        if args.config is not None:
+            raise ConfigError(
+                f"pass either CONFIG or --resume, not both (got {args.config!r} and "
+                f"--resume {args.resume!r}); change settings of a resumed run with --set"
+            )
+    elif args.config is None:
+        raise ConfigError("missing CONFIG (a TOML file or a run's config.json), or --resume DIR")
+    else:
+        source = args.config
+    return load_config(source, args.set)
+
+
+def _default_out(config_path: str | None) -> str:
+    from pathlib import Path
+
+    stem = Path(config_path).stem if config_path else "run"
+    stem = Path(config_path).parent.name if stem == "config" else stem
+    return str(Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tnreg.analysis import rank_report
+    from tnreg.train import fit
+    from tnreg.train.config import build_model, resolve_device, resolve_dtype
+
+    try:
+        config = _train_config(args)
+        from tnreg.data import make_dataset
+
+        data = make_dataset(config.data)
+        config.data = data.config  # fully resolved: config.json reproduces the run
+        device, dtype = resolve_device(config.device), resolve_dtype(config.dtype)
+        model = build_model(config.model, dtype=dtype, device=device)
+        out = args.resume or args.out or _default_out(args.config)
+        if args.no_progress:
+            config.progress = False
+        print(f"{model!r}\ntraining on {config.device} ({config.dtype}) -> {out}", flush=True)
+        result = fit(model, data, config, run_dir=out, resume=args.resume is not None)
+    except (ValueError, TypeError, OSError) as err:
+        return _fail("train", err)
+    print(result.message)
+    if hasattr(result.model, "tree"):
+        print(f"\nRank report (numerical rank with rtol {config.rank_rtol}):")
+        print(rank_report(result.model, rtol=config.rank_rtol))
+    print(f"\nrun directory: {result.run_dir}")
+    return {"nonfinite": 1, "interrupted": 130}.get(result.stop_reason, 0)
+
+
+def _load_checkpoint(path_text: str, which: str):
+    from pathlib import Path
+
+    from tnreg.train.rundir import RunDir, RunDirError
+
+    path = Path(path_text)
+    if path.is_dir():
+        return RunDir.open(path).load_checkpoint(which)
+    if not path.is_file():
+        raise RunDirError(f"no run directory or checkpoint at {path_text!r}")
     import torch
 
-    from tnreg import trees
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # any unpickling failure: not a checkpoint
+        raise RunDirError(f"{path_text!r} is not a tnreg checkpoint: {err}") from None
+
+
+def _analyze(args: argparse.Namespace) -> int:
     from tnreg.analysis import rank_report
-    from tnreg.contract import plan
-    from tnreg.models import CP, HierarchicalTensorFactorization
+    from tnreg.train.config import resolve_dtype
+    from tnreg.train.rundir import RunDirError, model_from_spec
 
-    torch.manual_seed(args.seed)
-    tree = trees.balanced(args.order)
-    print(f"Mode tree: balanced binary, order {args.order}\n{trees.render(tree)}\n")
-
-    model = HierarchicalTensorFactorization(
-        tree, args.dim, args.width, init_std=args.init_std, seed=args.seed, dtype=torch.float64
-    )
-    net = model.network
-    print(f"Tensor network of the model: {net!r}")
-    batched = tuple(tuple("b" if i in net.output else i for i in idx) for idx in net.inputs)
-    sizes = {**net.size_dict, "b": args.samples}
-    print("\nPlanned batched forward pass (one entry per sample, hyperedge batch index b):")
-    print(plan((batched, ("b",), sizes)).cost_report())
-
-    target = CP(
-        args.order,
-        args.dim,
-        rank=args.target_rank,
-        init_std=1.0,
-        seed=args.seed + 1,
-        dtype=torch.float64,
-    )
-    target.rescale_(1.0)
-    gen = torch.Generator().manual_seed(args.seed)
-    idx = torch.randint(0, args.dim, (args.samples, args.order), generator=gen)
-    with torch.no_grad():
-        y = target(idx)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    print(
-        f"\nTraining on {args.samples} entries of a rank-{args.target_rank} target "
-        f"(||W*|| = 1), init std {args.init_std}:"
-    )
-    t0 = time.perf_counter()
-    for step in range(args.steps + 1):
-        opt.zero_grad()
-        loss = 0.5 * (model(idx) - y).square().mean()
-        if step % max(1, args.steps // 5) == 0:
-            print(f"  step {step:5d}  loss {loss.item():.3e}")
-        loss.backward()
-        opt.step()
-    print(f"  ({time.perf_counter() - t0:.1f} s)")
-    print("\nRank report at every node (numerical rank with rtol 1e-3):")
-    print(rank_report(model, rtol=1e-3))
+    try:
+        state = _load_checkpoint(args.path, args.checkpoint)
+        if not isinstance(state, dict) or "model" not in state:
+            raise RunDirError(f"{args.path!r} is not a tnreg checkpoint (no 'model' entry)")
+        if state.get("model_spec") is None:
+            raise RunDirError(
+                f"the checkpoint at {args.path!r} holds a model that is not a tnreg "
+                f"factorization; load its state dict in Python instead"
+            )
+        model = model_from_spec(state["model_spec"], dtype=resolve_dtype(state["dtype"]))
+        model.load_state_dict(state["model"])
+        rtol = args.rtol if args.rtol is not None else state["config"].get("rank_rtol", 1e-3)
+        report = rank_report(model, rtol=rtol, member=args.member)
+    except (ValueError, TypeError, OSError) as err:
+        return _fail("analyze", err)
+    print(f"{model!r} at step {state['step']}\n")
+    print(f"Rank report (numerical rank with rtol {rtol}):")
+    print(report)
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tnreg", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="tree -> network -> plan -> train -> node ranks")
-    demo.add_argument("--order", type=int, default=4)
-    demo.add_argument("--dim", type=int, default=6)
-    demo.add_argument("--width", type=int, default=16)
-    demo.add_argument("--target-rank", type=int, default=2)
-    demo.add_argument("--samples", type=int, default=600)
-    demo.add_argument("--steps", type=int, default=1000)
-    demo.add_argument("--init-std", type=float, default=0.05)
-    demo.add_argument("--lr", type=float, default=1e-2)
-    demo.add_argument("--seed", type=int, default=0)
+def _add_demo(sub) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="tree -> network -> plan -> train -> node ranks (what `make demo` runs)",
+        description="Train a hierarchical tensor factorization from small init on a target of "
+        "low hierarchical rank; print each stage, the learned vs target rank at every node, "
+        "and where the figures are.",
+        epilog="examples:\n  tnreg demo\n  tnreg demo --steps 6000 --init-std 0.02 --out runs/demo",
+        formatter_class=_Formatter,
+    )
+    demo.add_argument("--order", type=int, default=4, help="number of modes")
+    demo.add_argument("--dim", type=int, default=6, help="size of every mode")
+    demo.add_argument("--width", type=int, default=16, help="channels per interior node")
+    demo.add_argument(
+        "--target-rank", type=int, default=2, help="hierarchical rank of the target at every node"
+    )
+    demo.add_argument("--samples", type=int, default=600, help="observed entries")
+    demo.add_argument("--steps", type=int, default=3000, help="training steps")
+    demo.add_argument("--init-std", type=float, default=0.05, help="init std of the weights")
+    demo.add_argument("--lr", type=float, default=1e-2, help="learning rate (group_rmsprop)")
+    demo.add_argument("--eps", type=float, default=1e-14, help="eps of group_rmsprop")
+    demo.add_argument("--rtol", type=float, default=1e-2, help="rtol of the numerical ranks")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument(
+        "--out", metavar="DIR", default=None,
+        help="run directory (default: runs/demo-<date-time>)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--no-figures", dest="figures", action="store_false",
+        help="skip the figures (default: draw them)",
+    )  # fmt: skip
     demo.set_defaults(run=_demo)
+
+
+def _add_train(sub) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a model from a TOML config into a run directory",
+        description="Train the model of CONFIG on its data; write a run directory.",
+        epilog=TRAIN_EXAMPLE,
+        formatter_class=_Formatter,
+    )
+    train.add_argument(
+        "config",
+        nargs="?",
+        metavar="CONFIG",
+        help="TOML config file or a run's config.json (default: none with --resume)",
+    )
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config key (repeatable): lr=1e-3, model.init_std=5e-3, data.seed=1 "
+        "(default: none)",
+    )  # fmt: skip
+    train.add_argument(
+        "--out", metavar="DIR", default=None,
+        help="run directory to create (default: runs/<config name>-<date-time>)",
+    )  # fmt: skip
+    train.add_argument(
+        "--resume", metavar="DIR", default=None,
+        help="continue the run in DIR from its last checkpoint, with its config.json plus --set "
+        "(default: a new run)",
+    )  # fmt: skip
+    train.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="hide the progress bar (default: shown on a terminal)",
+    )
+    train.set_defaults(run=_train)
+
+
+def _add_analyze(sub) -> None:
+    analyze = sub.add_parser(
+        "analyze",
+        help="print the per-node rank report of a run or checkpoint",
+        description="Load a model from a run directory or checkpoint; print its rank report.",
+        epilog=ANALYZE_EXAMPLE,
+        formatter_class=_Formatter,
+    )
+    analyze.add_argument("path", metavar="RUN_DIR_OR_CHECKPOINT", help="run directory or .pt file")
+    analyze.add_argument(
+        "--checkpoint", choices=("last", "best"), default="last",
+        help="which checkpoint of a run directory",
+    )  # fmt: skip
+    analyze.add_argument(
+        "--rtol", type=float, default=None,
+        help="rtol of the numerical ranks (default: the run's rank_rtol)",
+    )  # fmt: skip
+    analyze.add_argument(
+        "--member", type=int, default=None, help="report one ensemble member (default: all members)"
+    )
+    analyze.set_defaults(run=_analyze)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tnreg", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_demo(sub)
+    _add_train(sub)
+    _add_analyze(sub)
+    from tnreg.locality.cli import add_parser as _add_locality
+
+    _add_locality(sub)
+    from tnreg.theory.cli import add_parser as _add_verify  # issue 11: tnreg verify
+
+    _add_verify(sub)
+    from tnreg.experiments.commands import add_plot, add_reproduce
+
+    add_plot(sub, _Formatter)
+    add_reproduce(sub, _Formatter)
     return parser
 
 

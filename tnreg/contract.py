@@ -7,7 +7,11 @@ pairwise contractions; a *plan* (:class:`ContractionPlan`) freezes all of these 
 compiled opt_einsum ``contract_expression`` that executes them.
 
 Data flow: ``network or equation + shapes`` → :func:`plan` (validated, path found once, cached) →
-``plan(*arrays)`` (numpy arrays, or torch tensors on any device/dtype, autograd included).
+``plan(*arrays)`` (numpy arrays, or torch tensors on any device/dtype, autograd included; every
+call checks operand count, shapes, and that all operands share one array type, dtype and
+device, refusing ``meta`` tensors). Equations are parsed by :func:`tnreg.einsum.parse`, the
+parser :class:`~tnreg.network.TensorNetwork` uses too. Planning is deterministic (see
+:mod:`tnreg.paths`): the same structure gives the same path in every process.
 
 Caching: :func:`plan` is memoized (``functools.lru_cache``, 256 entries) on the canonical key
 ``(inputs, output, sorted size items, optimize, memory_limit)`` in user labels, so the same
@@ -18,14 +22,16 @@ structure always returns the *same* plan object; ``plan.cache_info()`` reports h
 from __future__ import annotations
 
 import functools
+import numbers
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import opt_einsum as oe
+from opt_einsum.contract import ContractExpression
 
+from tnreg.einsum import check_size, parse, to_equation
 from tnreg.paths import OPTIMIZERS, find_path
 
 __all__ = ["OPTIMIZERS", "ContractionPlan", "contract", "plan"]
@@ -75,19 +81,37 @@ class ContractionPlan:
         Raises
         ------
         ValueError
-            If the operand count or any operand's shape does not match the plan.
+            If the operand count or any operand's shape does not match the plan, or the
+            operands mix dtypes, array types or devices (``meta`` tensors are refused).
+        TypeError
+            If an operand is not an array (it has no ``.shape`` and ``.dtype``).
         """
         self.validate(arrays)
         return self.expression(*arrays)
 
     def validate(self, arrays: Sequence[Any]) -> None:
-        """Check operand count and shapes, naming operand, axis and index on a mismatch."""
+        """Check operand count, types, shapes, dtypes and devices, naming the operand at fault.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = plan("ab,bc->ac", (2, 3), (3, 4))
+        >>> p.validate([np.ones((2, 3)), np.ones((3, 4), dtype=np.float32)])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: operands must share one dtype; operand 0 is float64 but operand 1 is float32...
+        """
         if len(arrays) != len(self.inputs):
             raise ValueError(
                 f"plan expects {len(self.inputs)} operands for {self.eq!r}; received {len(arrays)}"
             )
         for k, (arr, labels) in enumerate(zip(arrays, self.inputs, strict=True)):
-            shape = tuple(getattr(arr, "shape", ()))
+            if not (hasattr(arr, "shape") and hasattr(arr, "dtype")):
+                raise TypeError(
+                    f"operand {k} must be a numpy array or torch tensor; received "
+                    f"{type(arr).__name__}. Convert it first, e.g. torch.as_tensor(x)"
+                )
+            shape = tuple(arr.shape)
             expected = tuple(self.size_dict[ix] for ix in labels)
             if len(shape) != len(labels):
                 raise ValueError(
@@ -100,6 +124,7 @@ class ContractionPlan:
                         f"operand {k} axis {axis} (index {ix!r}) must have size {want}; "
                         f"received {got} (operand shape {shape})"
                     )
+        _check_alike(arrays)
 
     def cost_report(self, *, steps: bool = False) -> str:
         """Return a readable cost report; ``steps=True`` appends opt_einsum's per-step table."""
@@ -123,64 +148,98 @@ class ContractionPlan:
         )
 
 
-def _parse_equation(eq: str, shapes: Sequence[Sequence[int]]) -> tuple:
-    """Turn an explicit or implicit einsum string plus shapes into labels and sizes."""
-    if "." in eq:
-        raise ValueError(f"ellipsis ('...') is not supported in {eq!r}; name every index")
-    eq = eq.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    terms = lhs.split(",")
-    if not arrow:
-        counts = {c: lhs.count(c) for c in lhs if c != ","}
-        rhs = "".join(sorted(c for c, k in counts.items() if k == 1))
-    if len(shapes) != len(terms):
-        raise ValueError(
-            f"equation {eq!r} has {len(terms)} operands; received {len(shapes)} shapes"
-        )
-    sizes: dict[Hashable, int] = {}
-    for k, (term, shape) in enumerate(zip(terms, shapes, strict=True)):
-        shape = tuple(shape)
-        if len(shape) != len(term):
+def _check_alike(arrays: Sequence[Any]) -> None:
+    """All operands of one array type, dtype and device (and none on ``meta``)."""
+    kinds = [type(a).__module__.partition(".")[0] for a in arrays]
+    for k, kind in enumerate(kinds):
+        if kind != kinds[0]:
             raise ValueError(
-                f"operand {k} of {eq!r} has {len(term)} indices {term!r}; "
-                f"received shape {shape} with {len(shape)} axes"
+                f"operands must all be numpy arrays or all torch tensors; operand 0 is "
+                f"{type(arrays[0]).__name__} but operand {k} is {type(arrays[k]).__name__}. "
+                "Convert them first, e.g. torch.as_tensor(x)"
             )
-        for ix, dim in zip(term, shape, strict=True):
-            sizes.setdefault(ix, int(dim))
-            if sizes[ix] != dim:
-                raise ValueError(
-                    f"index {ix!r} has size {sizes[ix]} elsewhere in {eq!r}; "
-                    f"operand {k} gives it size {dim}"
-                )
-    return tuple(tuple(t) for t in terms), tuple(rhs), sizes
+    for k, arr in enumerate(arrays):
+        if arr.dtype != arrays[0].dtype:
+            raise ValueError(
+                f"operands must share one dtype; operand 0 is {_name(arrays[0].dtype)} but "
+                f"operand {k} is {_name(arr.dtype)}. Cast them first, e.g. b.to(a.dtype) or "
+                "b.astype(a.dtype)"
+            )
+    devices = [getattr(a, "device", None) for a in arrays]
+    for k, device in enumerate(devices):
+        if getattr(device, "type", None) == "meta":
+            raise ValueError(
+                f"operand {k} is on the 'meta' device, which holds no data; move it to a real "
+                "device first, e.g. x.to('cpu') or x.to('cuda')"
+            )
+        if device != devices[0]:
+            raise ValueError(
+                f"operands must be on one device; operand 0 is on {devices[0]} but operand {k} "
+                f"is on {device}. Move them first, e.g. b.to(a.device)"
+            )
+
+
+def _name(dtype: Any) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _normalize(network_or_eq: Any, shapes: tuple) -> tuple:
     """Return ``(inputs, output, sorted size items)`` in user labels, validated."""
     if isinstance(network_or_eq, str):
-        inputs, output, sizes = _parse_equation(network_or_eq, shapes)
+        inputs, output, sizes = parse(network_or_eq, shapes)
+        return inputs, output, tuple(sorted(sizes.items()))
+    if shapes:
+        raise TypeError(
+            "shapes are only accepted with an einsum string; a network or "
+            f"(inputs, output, size_dict) triple carries its sizes (received {len(shapes)})"
+        )
+    if isinstance(network_or_eq, tuple) and len(network_or_eq) == 3:
+        inputs, output, sizes = network_or_eq
+    elif all(hasattr(network_or_eq, a) for a in ("inputs", "output", "size_dict")):
+        inputs = network_or_eq.inputs
+        output = network_or_eq.output
+        sizes = network_or_eq.size_dict
     else:
-        if shapes:
+        raise TypeError(
+            "plan() takes an einsum string with shapes, an (inputs, output, size_dict) "
+            "triple, or an object with .inputs/.output/.size_dict; "
+            f"received {type(network_or_eq).__name__}"
+        )
+    inputs = tuple(_labels(t, f"operand {k}") for k, t in enumerate(_seq(inputs, "inputs")))
+    output = _labels(output, "output")
+    if not isinstance(sizes, Mapping):
+        raise TypeError(
+            f"size_dict must be a mapping index -> size; received {type(sizes).__name__}"
+        )
+    checked = {ix: check_size(dim, f"size_dict[{ix!r}]") for ix, dim in sizes.items()}
+    _validate_labels(inputs, output, checked)
+    return inputs, output, tuple(sorted(checked.items(), key=lambda item: repr(item[0])))
+
+
+def _seq(value: Any, where: str) -> Sequence:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(
+            f"{where} must be a sequence of index-label sequences, e.g. (('i', 'r'), ('j', 'r'));"
+            f" received {type(value).__name__}"
+        )
+    return list(value)
+
+
+def _labels(term: Any, where: str) -> tuple:
+    """Return ``term`` as a tuple of hashable labels (a str term is a string of labels)."""
+    if isinstance(term, Mapping) or not isinstance(term, Iterable):
+        raise TypeError(
+            f"{where} must be a sequence of hashable index labels; received "
+            f"{type(term).__name__} {term!r}"
+        )
+    term = tuple(term)
+    for axis, ix in enumerate(term):
+        if not isinstance(ix, Hashable):
             raise TypeError(
-                "shapes are only accepted with an einsum string; a network or "
-                f"(inputs, output, size_dict) triple carries its sizes (received {len(shapes)})"
+                f"{where} axis {axis}: index labels must be hashable (str, int, tuple); "
+                f"received {type(ix).__name__} {ix!r}"
             )
-        if isinstance(network_or_eq, tuple) and len(network_or_eq) == 3:
-            inputs, output, sizes = network_or_eq
-        elif all(hasattr(network_or_eq, a) for a in ("inputs", "output", "size_dict")):
-            inputs = network_or_eq.inputs
-            output = network_or_eq.output
-            sizes = network_or_eq.size_dict
-        else:
-            raise TypeError(
-                "plan() takes an einsum string with shapes, an (inputs, output, size_dict) "
-                "triple, or an object with .inputs/.output/.size_dict; "
-                f"received {type(network_or_eq).__name__}"
-            )
-        inputs = tuple(tuple(t) for t in inputs)
-        output = tuple(output)
-    _validate_labels(inputs, output, sizes)
-    return inputs, output, tuple(sorted(((ix, int(sizes[ix])) for ix in sizes), key=repr))
+    return term
 
 
 def _validate_labels(inputs: tuple, output: tuple, sizes: Mapping) -> None:
@@ -188,27 +247,36 @@ def _validate_labels(inputs: tuple, output: tuple, sizes: Mapping) -> None:
         raise ValueError("a contraction needs at least one operand; received none")
     used = {ix for t in inputs for ix in t}
     for k, t in enumerate(inputs):
-        for ix in t:
+        for axis, ix in enumerate(t):
             if ix not in sizes:
-                raise ValueError(f"index {ix!r} of operand {k} has no size in size_dict")
-            if t.count(ix) > 1:
+                raise ValueError(
+                    f"index {ix!r} of operand {k} (axis {axis}) has no size in size_dict; "
+                    f"add size_dict[{ix!r}]"
+                )
+            if t.index(ix) != axis:
                 raise ValueError(
                     f"index {ix!r} repeats on operand {k} {t!r}; take a diagonal first"
                 )
     for ix in output:
         if ix not in used:
-            raise ValueError(f"output index {ix!r} is on no operand; operand indices: {used!r}")
+            raise ValueError(
+                f"output index {ix!r} is on no operand; operand indices: {sorted(used, key=repr)}"
+            )
     if len(set(output)) != len(output):
-        raise ValueError(f"output {output!r} repeats an index")
-    for ix, dim in sizes.items():
-        if isinstance(dim, bool) or int(dim) != dim or dim < 1:
-            raise ValueError(f"index {ix!r} must have a positive integer size; received {dim!r}")
+        raise ValueError(f"output {output!r} repeats an index; each output index appears once")
 
 
 def _check_options(optimize: str, memory_limit: int | None) -> None:
-    if optimize not in OPTIMIZERS:
+    if not isinstance(optimize, str) or optimize not in OPTIMIZERS:
         raise ValueError(f"unknown optimize={optimize!r}; valid options: {list(OPTIMIZERS)}")
-    if memory_limit is not None and (isinstance(memory_limit, bool) or memory_limit < 1):
+    if memory_limit is None:
+        return
+    if isinstance(memory_limit, bool) or not isinstance(memory_limit, numbers.Real):
+        raise ValueError(
+            "memory_limit must be a positive number of elements or None; received "
+            f"{type(memory_limit).__name__} {memory_limit!r}"
+        )
+    if not memory_limit >= 1 or memory_limit == float("inf"):
         raise ValueError(
             f"memory_limit must be a positive number of elements or None; received {memory_limit!r}"
         )
@@ -221,14 +289,12 @@ def _cached_plan(
     """Build the plan for a canonical, validated key (memoized)."""
     start = time.perf_counter()
     sizes = dict(size_items)
-    symbols: dict[Hashable, str] = {}
-    for ix in (*(ix for t in inputs for ix in t), *output):
-        symbols.setdefault(ix, oe.get_symbol(len(symbols)))
-    eq = ",".join("".join(symbols[ix] for ix in t) for t in inputs)
-    eq += "->" + "".join(symbols[ix] for ix in output)
+    eq, symbols = to_equation(inputs, output)
     shapes = [tuple(sizes[ix] for ix in t) for t in inputs]
     path, info, used = find_path(eq, shapes, optimize=optimize, memory_limit=memory_limit)
-    expression = oe.contract_expression(eq, *shapes, optimize=path)
+    # the expression reuses the contraction list of the path's PathInfo: opt_einsum's own
+    # contract_expression would re-derive it, an O(n^2) pass (20 s at 20,000 operands)
+    expression = ContractExpression(eq, info.contraction_list, {})
     return ContractionPlan(
         inputs=inputs,
         output=output,
@@ -276,9 +342,14 @@ def plan(
     Raises
     ------
     ValueError
-        Unknown ``optimize``, bad ``memory_limit``, or inconsistent labels and sizes.
+        Unknown ``optimize``, bad ``memory_limit``, a malformed equation
+        (:class:`tnreg.einsum.EinsumError`), or inconsistent labels and sizes.
+    tnreg.paths.PathError
+        An exhaustive optimizer (``"optimal"``, ``"branch-all"``, ``"dp"``) asked for more
+        operands than :data:`tnreg.paths.EXHAUSTIVE_MAX_OPERANDS` allows.
     TypeError
-        ``network_or_eq`` of an unsupported type, or shapes given with a network.
+        ``network_or_eq`` of an unsupported type, shapes given with a network, unhashable
+        labels, or a ``size_dict`` that is not a mapping.
     ImportError
         ``optimize="cotengra"`` without cotengra installed.
 
@@ -318,6 +389,12 @@ def contract(network_or_eq: Any, *arrays: Any, optimize: str = "auto") -> Any:
         The contracted result, of the operands' array type (and device, dtype).
     """
     if isinstance(network_or_eq, str):
-        shapes = [tuple(getattr(a, "shape", ())) for a in arrays]
+        for k, array in enumerate(arrays):
+            if not hasattr(array, "shape"):
+                raise TypeError(
+                    f"operand {k} must be a numpy array or torch tensor; received "
+                    f"{type(array).__name__}. Convert it first, e.g. torch.as_tensor(x)"
+                )
+        shapes = [tuple(a.shape) for a in arrays]
         return plan(network_or_eq, *shapes, optimize=optimize)(*arrays)
     return plan(network_or_eq, optimize=optimize)(*arrays)

@@ -38,7 +38,8 @@ from typing import NamedTuple
 import networkx as nx
 import torch
 
-from tnreg.trees import children, postorder, root
+from tnreg.schedule import Schedule, schedule
+from tnreg.trees import children
 from tnreg.typing import Node
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "log_frobenius_norm",
     "outer_gramians",
     "sandwich",
+    "sandwich_many",
 ]
 
 
@@ -98,10 +100,13 @@ class Gramians:
 
 
 def _normalize(matrix: torch.Tensor, log_scale: torch.Tensor) -> Scaled:
-    """Divide by the largest diagonal entry (a detached constant), moving it to the log scale."""
+    """Divide by the largest diagonal entry (a detached constant), moving it to the log scale.
+
+    Works on any leading batch shape: ``matrix`` (..., R, R) with ``log_scale`` (...).
+    """
     top = torch.diagonal(matrix, dim1=-2, dim2=-1).amax(dim=-1).detach()
     safe = torch.where((top > 0) & torch.isfinite(top), top, torch.ones_like(top))
-    return Scaled(matrix / safe[:, None, None], log_scale + torch.log(safe))
+    return Scaled(matrix / safe[..., None, None], log_scale + torch.log(safe))
 
 
 def _hadamard(a: Scaled | None, b: Scaled | None) -> Scaled | None:
@@ -112,7 +117,7 @@ def _hadamard(a: Scaled | None, b: Scaled | None) -> Scaled | None:
 
 
 def sandwich(m: torch.Tensor, inner: Scaled, *, transpose: bool) -> Scaled:
-    """``M^T X M`` (``transpose=True``) or ``M X M^T``, renormalized."""
+    """``M^T X M`` (``transpose=True``) or ``M X M^T``, renormalized (any leading batch shape)."""
     if transpose:
         out = m.mT @ inner.matrix @ m
     else:
@@ -120,60 +125,196 @@ def sandwich(m: torch.Tensor, inner: Scaled, *, transpose: bool) -> Scaled:
     return _normalize((out + out.mT) / 2, inner.log_scale)
 
 
-# --------------------------------------------------------------------------- sweeps
+# --------------------------------------------------------------------------- level batching
 
 
-def _inner_sweep(
-    tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]
-) -> tuple[dict[Node, Scaled], dict[Node, Scaled]]:
-    top = root(tree)
-    zero = torch.zeros(
-        matrices[top].shape[0], dtype=matrices[top].dtype, device=matrices[top].device
+def group_by(items, key) -> list[list]:
+    """``items`` split by ``key(item)``, order kept within each group."""
+    out: dict = {}
+    for v in items:
+        out.setdefault(key(v), []).append(v)
+    return list(out.values())
+
+
+def _stack(scaled: list[Scaled]) -> Scaled:
+    """Stack per-node scaled matrices along a new leading group axis."""
+    return Scaled(
+        torch.stack([x.matrix for x in scaled]), torch.stack([x.log_scale for x in scaled])
     )
-    inner: dict[Node, Scaled] = {}
-    projected: dict[Node, Scaled] = {}
-    for v in postorder(tree):
-        kids = children(tree, v)
-        m = matrices[v]
-        if not kids:
-            projected[v] = _normalize(m.mT @ m, zero)
-            continue
-        g = None
-        for c in kids:
-            g = _hadamard(g, projected[c])
-        assert g is not None
-        inner[v] = g
-        if v != top:
-            projected[v] = sandwich(m, g, transpose=True)
-    return inner, projected
 
 
-def _outer_sweep(
-    tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor], projected: Mapping[Node, Scaled]
-) -> tuple[dict[Node, Scaled], dict[Node, Scaled]]:
-    top = root(tree)
-    m = matrices[top]
-    zero = torch.zeros(m.shape[0], dtype=m.dtype, device=m.device)
-    outer = {top: _normalize(m @ m.mT, zero)}
-    context: dict[Node, Scaled] = {}
-    for v in reversed(postorder(tree)):
-        kids = children(tree, v)
-        if not kids:
-            continue
-        # prefix[i] = ∘_{j<i} P_j and suffix[i] = ∘_{j>=i} P_j, so K_c never divides
-        prefix: list[Scaled | None] = [None]
-        for c in kids[:-1]:
-            prefix.append(_hadamard(prefix[-1], projected[c]))
-        suffix: Scaled | None = None
-        for i in range(len(kids) - 1, -1, -1):
-            c = kids[i]
-            k = _hadamard(outer[v], _hadamard(prefix[i], suffix))
-            assert k is not None
-            context[c] = k
-            if children(tree, c):
-                outer[c] = sandwich(matrices[c], k, transpose=False)
-            suffix = _hadamard(projected[c], suffix)
-    return outer, context
+def _split(nodes: list[Node], batch: Scaled) -> dict[Node, Scaled]:
+    """The inverse of :func:`_stack`: one view per node."""
+    return dict(zip(nodes, map(Scaled, batch.matrix.unbind(0), batch.log_scale.unbind(0))))
+
+
+class Store:
+    """Scaled matrices of many tree positions, kept as the stacked batches that computed them.
+
+    ``put(positions, batch)`` files a batch (leading axis: one entry per position);
+    ``get(positions)`` returns them stacked again, with one ``index_select`` when they come
+    from one batch (the usual case: a level of a regular tree), else by stacking views.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.batches: list[Scaled] = []
+        self.where: list[tuple[int, int] | None] = [None] * size
+
+    def put(self, positions: list[int], batch: Scaled) -> None:
+        """File ``batch[r]`` as the value at ``positions[r]``."""
+        gid = len(self.batches)
+        self.batches.append(batch)
+        for r, p in enumerate(positions):
+            self.where[p] = (gid, r)
+
+    def get(self, positions: list[int]) -> Scaled:
+        """The values at ``positions``, stacked (``(len(positions), E, R, R)`` and ``(.., E)``)."""
+        by_batch: dict[int, tuple[list[int], list[int]]] = {}
+        for out, p in enumerate(positions):
+            gid, r = self.where[p]
+            rows, outs = by_batch.setdefault(gid, ([], []))
+            rows.append(r)
+            outs.append(out)
+        parts = [self._select(gid, rows) for gid, (rows, _) in by_batch.items()]
+        if len(parts) == 1:
+            return parts[0]
+        order = [out for _, outs in by_batch.values() for out in outs]
+        inverse = torch.empty(len(order), dtype=torch.long)
+        inverse[torch.tensor(order)] = torch.arange(len(order))
+        inverse = inverse.to(parts[0].matrix.device)
+        matrix = torch.cat([x.matrix for x in parts]).index_select(0, inverse)
+        return Scaled(matrix, torch.cat([x.log_scale for x in parts]).index_select(0, inverse))
+
+    def _select(self, gid: int, rows: list[int]) -> Scaled:
+        batch = self.batches[gid]
+        if rows == list(range(batch.matrix.shape[0])):
+            return batch
+        idx = torch.tensor(rows, device=batch.matrix.device)
+        return Scaled(batch.matrix.index_select(0, idx), batch.log_scale.index_select(0, idx))
+
+    def one(self, position: int) -> Scaled:
+        """The value at one position (a view)."""
+        gid, r = self.where[position]
+        batch = self.batches[gid]
+        return Scaled(batch.matrix[r], batch.log_scale[r])
+
+    def as_dict(self, nodes: tuple[Node, ...]) -> dict[Node, Scaled]:
+        """Node -> value (views) for every filed position, in postorder."""
+        return {nodes[p]: self.one(p) for p, w in enumerate(self.where) if w is not None}
+
+
+def sandwich_many(
+    matrices: Mapping[Node, torch.Tensor], inner: Mapping[Node, Scaled], *, transpose: bool
+) -> dict[Node, Scaled]:
+    """:func:`sandwich` of ``matrices[v]`` and ``inner[v]`` for every ``v`` of ``inner``.
+
+    Nodes whose matrices have equal shapes share one batched product.
+    """
+    out: dict[Node, Scaled] = {}
+    for group in group_by(inner, lambda v: tuple(matrices[v].shape)):
+        m = torch.stack([matrices[v] for v in group])
+        batch = sandwich(m, _stack([inner[v] for v in group]), transpose=transpose)
+        out.update(_split(group, batch))
+    return out
+
+
+@dataclass
+class Sweeps:
+    """All Gramians by tree position (see :class:`~tnreg.schedule.Schedule`), level-batched.
+
+    ``mats[p]`` is the node matrix at position ``p`` (``shapes[p]`` its shape); ``inner``,
+    ``projected``, ``context`` and ``outer`` are :class:`Store` s of ``G``, ``P``, ``K`` and
+    ``H`` (as in :class:`Gramians`).
+    """
+
+    schedule: Schedule
+    mats: list[torch.Tensor]
+    shapes: list[tuple[int, ...]]
+    inner: Store
+    projected: Store
+    context: Store
+    outer: Store
+
+
+def sweeps(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Sweeps:
+    """Both sweeps, one batched step per tree level and shape (kernel count ~ tree depth)."""
+    s = schedule(tree)
+    out = _new_sweeps(s, matrices)
+    _inner_sweep(out)
+    _outer_sweep(out)
+    return out
+
+
+def _new_sweeps(s: Schedule, matrices: Mapping[Node, torch.Tensor]) -> Sweeps:
+    mats = [matrices[v] for v in s.postorder]
+    shapes = [tuple(m.shape) for m in mats]
+    return Sweeps(s, mats, shapes, *(Store(len(mats)) for _ in range(4)))
+
+
+def _stack_mats(mats: list[torch.Tensor], positions: list[int]) -> torch.Tensor:
+    return torch.stack([mats[p] for p in positions])
+
+
+def _inner_sweep(w: Sweeps) -> None:
+    """Bottom-up by height: ``P`` at the leaves, then ``G_v`` and ``P_v`` level by level."""
+    s, mats, shapes = w.schedule, w.mats, w.shapes
+    top = len(mats) - 1
+    members = mats[top].shape[0]
+    for group in group_by(s.heights_at[0], shapes.__getitem__):
+        m = _stack_mats(mats, group)
+        zero = m.new_zeros(len(group), members)
+        w.projected.put(group, _normalize(m.mT @ m, zero))
+    for level in s.heights_at[1:]:
+        key = lambda p: (p == top, len(s.children_at[p]), shapes[p])  # noqa: E731
+        for group in group_by(level, key):
+            g = None
+            for j in range(len(s.children_at[group[0]])):
+                g = _hadamard(g, w.projected.get([s.children_at[p][j] for p in group]))
+            assert g is not None
+            w.inner.put(group, g)
+            if group[0] != top:
+                w.projected.put(group, sandwich(_stack_mats(mats, group), g, transpose=True))
+
+
+def _outer_sweep(w: Sweeps) -> None:
+    """Top-down by depth: ``K_c`` for every child, ``H_c`` for interior children."""
+    s, mats, shapes = w.schedule, w.mats, w.shapes
+    top = len(mats) - 1
+    m = mats[top][None]
+    w.outer.put([top], _normalize(m @ m.mT, m.new_zeros(1, m.shape[1])))
+    for level in s.depths_at:
+        interior = [p for p in level if s.children_at[p]]
+        key = lambda p: (len(s.children_at[p]), shapes[s.children_at[p][0]][-1])  # noqa: E731
+        for group in group_by(interior, key):
+            _contexts(w, group)
+        below = [c for p in interior for c in s.children_at[p] if s.children_at[c]]
+        for group in group_by(below, shapes.__getitem__):
+            k = w.context.get(group)
+            w.outer.put(group, sandwich(_stack_mats(mats, group), k, transpose=False))
+
+
+def _contexts(w: Sweeps, group: list[int]) -> None:
+    """``K_c`` for every child c of a group of nodes with equal child counts and widths."""
+    kids = w.schedule.children_at
+    k = len(kids[group[0]])
+    parts = [w.projected.get([kids[p][j] for p in group]) for j in range(k)]
+    h = w.outer.get(group)
+    # prefix[i] = ∘_{j<i} P_j and suffix = ∘_{j>=i} P_j, so K_c never divides
+    prefix: list[Scaled | None] = [None]
+    for part in parts[:-1]:
+        prefix.append(_hadamard(prefix[-1], part))
+    suffix: Scaled | None = None
+    for i in range(k - 1, -1, -1):
+        ctx = _hadamard(h, _hadamard(prefix[i], suffix))
+        assert ctx is not None
+        w.context.put([kids[p][i] for p in group], ctx)
+        suffix = _hadamard(parts[i], suffix)
+
+
+def _inner_only(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Sweeps:
+    w = _new_sweeps(schedule(tree), matrices)
+    _inner_sweep(w)
+    return w
 
 
 def gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Gramians:
@@ -191,14 +332,19 @@ def gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Gramian
     >>> round(g.inner[(0, 1, 2)].value().item(), 9)  # ||w||^6 for w = (1, 1)
     8.0
     """
-    inner, projected = _inner_sweep(tree, matrices)
-    outer, context = _outer_sweep(tree, matrices, projected)
-    return Gramians(inner=inner, projected=projected, context=context, outer=outer)
+    w = sweeps(tree, matrices)
+    nodes = w.schedule.postorder
+    return Gramians(
+        inner=w.inner.as_dict(nodes),
+        projected=w.projected.as_dict(nodes),
+        context=w.context.as_dict(nodes),
+        outer=w.outer.as_dict(nodes),
+    )
 
 
 def inner_gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> dict[Node, Scaled]:
     """Inner Gramians ``G_ν`` of every interior node (``G_leaf = I`` is not stored)."""
-    return _inner_sweep(tree, matrices)[0]
+    return _inner_only(tree, matrices).inner.as_dict(schedule(tree).postorder)
 
 
 def outer_gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> dict[Node, Scaled]:
@@ -213,12 +359,8 @@ def outer_gramians(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> d
              [0., 4.]]])
     """
     g = gramians(tree, matrices)
-    leaves = {
-        c: sandwich(matrices[c], k, transpose=False)
-        for c, k in g.context.items()
-        if not children(tree, c)
-    }
-    return {**g.outer, **leaves}
+    leaves = {c: k for c, k in g.context.items() if not children(tree, c)}
+    return {**g.outer, **sandwich_many(matrices, leaves, transpose=False)}
 
 
 def log_frobenius_norm(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> torch.Tensor:
@@ -258,7 +400,8 @@ def frobenius_norm_sq(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
 def _norm_sq_parts(
     tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    top = root(tree)
-    g = _inner_sweep(tree, matrices)[0][top]
-    m = matrices[top]
+    w = _inner_only(tree, matrices)
+    top = len(w.mats) - 1
+    g = w.inner.one(top)
+    m = w.mats[top]
     return (m.mT @ g.matrix @ m)[:, 0, 0].clamp_min(0), g.log_scale

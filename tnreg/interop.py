@@ -10,6 +10,11 @@ copy node
 output edges
     The dangling edges of the nodes, ordered as the network's open indices.
 
+Labels survive a round trip: ``tensornetwork`` names must be strings, so nodes and edges are
+named ``str(label)`` and also carry the original tnreg label (attributes ``_tnreg_name`` /
+``_tnreg_label``), which :func:`from_tensornetwork` prefers; integer and tuple labels come back
+as they were.
+
 Only ``tensornetwork.contractors.greedy`` is used: in 0.4.6 ``contractors.custom`` with opt_einsum's
 ``dp``, torch ``eigh``, ``ncon_cost_check`` and ``FiniteMPS`` with torch dtypes are broken.
 """
@@ -17,7 +22,7 @@ Only ``tensornetwork.contractors.greedy`` is used: in 0.4.6 ``contractors.custom
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -86,14 +91,20 @@ def to_tensornetwork(
     TensorNetworkError
         If ``backend`` is unknown or the arrays do not fit the network.
     """
-    if backend not in _BACKENDS:
+    if not isinstance(backend, str) or backend not in _BACKENDS:
         raise TensorNetworkError(f"unknown backend={backend!r}; valid options: {list(_BACKENDS)}")
+    if not isinstance(network, TensorNetwork):
+        raise TensorNetworkError(
+            f"network must be a tnreg TensorNetwork; received {type(network).__name__}. Build "
+            "one with TensorNetwork.from_equation or add_tensor"
+        )
     arrays = network.check_arrays(arrays)
+    _check_backend(arrays, backend)
     tn = _import_tensornetwork()
-    nodes = [
-        tn.Node(array, name=str(name), backend=backend)
-        for name, array in zip(network.tensors, arrays, strict=True)
-    ]
+    nodes = []
+    for name, array in zip(network.tensors, arrays, strict=True):
+        nodes.append(tn.Node(array, name=str(name), backend=backend))
+        nodes[-1]._tnreg_name = name
     legs: dict[Hashable, list] = {label: [] for label in network.size_dict}
     for node, indices in zip(nodes, network.inputs, strict=True):
         for axis, label in enumerate(indices):
@@ -103,9 +114,10 @@ def to_tensornetwork(
     for label, edges in legs.items():
         is_open = label in network.output
         if len(edges) == 2 and not is_open:
-            tn.connect(edges[0], edges[1], name=str(label))
+            tn.connect(edges[0], edges[1], name=str(label))._tnreg_label = label
         elif len(edges) == 1 and is_open:
             edges[0].set_name(str(label))
+            edges[0]._tnreg_label = label
             outputs[label] = edges[0]
         elif edges:
             copy = tn.CopyNode(
@@ -115,10 +127,12 @@ def to_tensornetwork(
                 backend=backend,
                 dtype=dtype,
             )
+            copy._tnreg_label = label
             for axis, edge in enumerate(edges):
-                tn.connect(edge, copy[axis], name=str(label))
+                tn.connect(edge, copy[axis], name=str(label))._tnreg_label = label
             if is_open:
                 copy[len(edges)].set_name(str(label))
+                copy[len(edges)]._tnreg_label = label
                 outputs[label] = copy[len(edges)]
             nodes.append(copy)
     return nodes, [outputs[label] for label in network.output]
@@ -154,7 +168,8 @@ def from_tensornetwork(
         node touches no ordinary node, or an index would appear twice on one tensor.
     """
     tn = _import_tensornetwork()
-    nodes = list(nodes)
+    nodes = _as_list(nodes, "nodes", tn.AbstractNode)
+    output_edges = _as_list(output_edges, "output_edges", tn.Edge)
     tensors = [node for node in nodes if not isinstance(node, tn.CopyNode)]
     group, group_name = _edge_groups(nodes, tn)
     _check_output_edges(nodes, output_edges)
@@ -167,7 +182,7 @@ def from_tensornetwork(
         )
     labels = _unique_or_positions([group_name[g] for g in groups])
     label_of = dict(zip(groups, labels, strict=True))
-    names = _unique_or_positions([node.name for node in tensors])
+    names = _unique_or_positions([_name(node) for node in tensors])
     network = TensorNetwork()
     for name, node in zip(names, tensors, strict=True):
         indices = [label_of[group[edge]] for edge in node.edges]
@@ -203,9 +218,43 @@ def _edge_groups(nodes: list, tn: Any) -> tuple[dict, dict]:
     for node in nodes:
         for edge in node.edges:
             if isinstance(node, tn.CopyNode):
-                group_name[group[edge]] = node.name
-            group_name.setdefault(group[edge], edge.name)
+                group_name[group[edge]] = getattr(node, "_tnreg_label", node.name)
+            group_name.setdefault(group[edge], getattr(edge, "_tnreg_label", edge.name))
     return group, group_name
+
+
+def _as_list(values: Any, what: str, kind: type) -> list:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TensorNetworkError(
+            f"{what} must be a list of tensornetwork {kind.__name__} objects; received "
+            f"{type(values).__name__}"
+        )
+    values = list(values)
+    for k, value in enumerate(values):
+        if not isinstance(value, kind):
+            raise TensorNetworkError(
+                f"{what}[{k}] must be a tensornetwork {kind.__name__}; received "
+                f"{type(value).__name__}"
+            )
+    return values
+
+
+def _name(node: Any) -> Hashable:
+    """The tnreg tensor name a node carries, else its tensornetwork name."""
+    return getattr(node, "_tnreg_name", node.name)
+
+
+def _check_backend(arrays: list, backend: str) -> None:
+    """numpy arrays for ``"numpy"``, torch tensors for ``"pytorch"``."""
+    want = "numpy" if backend == "numpy" else "torch"
+    for k, array in enumerate(arrays):
+        if type(array).__module__.partition(".")[0] != want:
+            fix = "numpy.asarray(x)" if want == "numpy" else "torch.as_tensor(x)"
+            raise TensorNetworkError(
+                f"backend={backend!r} needs {want} arrays; tensor {k} is "
+                f"{type(array).__module__}.{type(array).__name__}. Convert it with {fix} or "
+                "choose the matching backend"
+            )
 
 
 def _check_output_edges(nodes: list, output_edges: Sequence[Any]) -> None:
@@ -248,9 +297,19 @@ def contract_tensornetwork(nodes: Sequence[Any], output_edges: Sequence[Any]) ->
     Returns
     -------
     The contracted backend tensor (numpy array or torch tensor).
+
+    Raises
+    ------
+    TensorNetworkError
+        If ``nodes`` or ``output_edges`` hold other objects, an edge leaves ``nodes``, or the
+        output edges are not exactly the dangling edges.
     """
     tn = _import_tensornetwork()
-    node_copies, edge_copies = tn.copy(list(nodes))
+    nodes = _as_list(nodes, "nodes", tn.AbstractNode)
+    output_edges = _as_list(output_edges, "output_edges", tn.Edge)
+    _edge_groups(nodes, tn)  # every edge stays inside nodes
+    _check_output_edges(nodes, output_edges)
+    node_copies, edge_copies = tn.copy(nodes)
     result = tn.contractors.greedy(
         list(node_copies.values()),
         output_edge_order=[edge_copies[edge] for edge in output_edges],

@@ -6,8 +6,10 @@ mode
     One axis of an order-N tensor, an ``int`` in ``0..N-1``.
 mode tree
     A rooted tree (a :class:`networkx.DiGraph` arborescence, edges point from parent to child)
-    whose leaves are the modes and whose interior nodes group the modes below them. Every
-    interior node has at least two children; the children's order is the order of the edges.
+    whose leaves are the modes and whose interior nodes group the modes below them. An interior
+    node has one or more children, in the order of the edges; a node with a single child (a
+    *unary* node) keeps its child's mode set and, in a model, applies a matrix to its child's
+    channels (the papers' layout for odd orders pools a lone mode this way).
 mode set of a node
     The modes under a node, its set I. The matricization [W]_I puts the modes of I on the rows
     and the rest on the columns; the ranks of [W]_I over all non-root nodes form the
@@ -15,14 +17,23 @@ mode set of a node
 
 Leaves carry the node attribute ``mode``. The builders label each leaf by its mode and each
 interior node by the sorted tuple of the modes under it, so ``balanced(4)`` has root
-``(0, 1, 2, 3)``, children ``(0, 1)`` and ``(2, 3)``, and leaves ``0..3``. Any other hashable
-labels work in a user's own graph (see :func:`from_digraph`).
+``(0, 1, 2, 3)``, children ``(0, 1)`` and ``(2, 3)``, and leaves ``0..3``. A unary node over a
+leaf m is ``(m,)``; a unary node over an interior node (whose sorted tuple is taken) is
+``("unary", k, modes)``, k = 1, 2, ... counting unary levels (see :func:`from_nested`). Any other
+hashable labels work in a user's own graph (see :func:`from_digraph`).
+
+Every algorithm here is iterative (no recursion): trees of order 10,000 and depth 10,000 (a
+caterpillar) build, validate, traverse and render.
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
 import random
+import reprlib
 from collections.abc import Hashable, Iterable, Iterator, Sequence
+from typing import Any
 
 import networkx as nx
 
@@ -30,10 +41,12 @@ from tnreg.typing import Mode, Nested, Node
 
 __all__ = [
     "ModeTreeError",
+    "ModeTuple",
     "balanced",
     "caterpillar",
     "children",
     "depth",
+    "depths",
     "draw",
     "from_digraph",
     "from_nested",
@@ -41,9 +54,9 @@ __all__ = [
     "leaves",
     "mode_sets",
     "modes_under",
+    "node_mode_sets",
     "node_name",
     "node_names",
-    "node_mode_sets",
     "order",
     "parent",
     "postorder",
@@ -59,15 +72,73 @@ class ModeTreeError(ValueError):
     """A graph is not a valid mode tree."""
 
 
+class ModeTuple(tuple):
+    """A builder's interior-node label: the sorted tuple of the node's modes, hash cached.
+
+    It equals, hashes and prints like the plain tuple, so ``tree.nodes[(0, 1)]`` finds it; the
+    hash is computed once, so graph lookups stay O(1) when labels hold thousands of modes (a
+    plain tuple rehashes all its entries at every dict lookup: quadratic time on a caterpillar
+    of order 10,000).
+
+    Examples
+    --------
+    >>> label = ModeTuple((0, 1))
+    >>> label == (0, 1), hash(label) == hash((0, 1)), label
+    (True, True, (0, 1))
+    """
+
+    _hash: int
+
+    def __new__(cls, modes: Iterable[Mode]) -> ModeTuple:
+        self = super().__new__(cls, modes)
+        self._hash = tuple.__hash__(self)
+        return self
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 # --------------------------------------------------------------------------- builders
 
 
+def _as_int(value: object) -> int | None:
+    """``value`` as a Python int (numpy integers too), or None for bools and non-integers."""
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
 def _check_order(n: object, *, minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise ModeTreeError(f"tensor order must be an int, got {type(n).__name__} {n!r}")
-    if n < minimum:
-        raise ModeTreeError(f"tensor order must be >= {minimum}, got {n}")
-    return n
+    value = _as_int(n)
+    if value is None:
+        raise ModeTreeError(
+            f"tensor order must be an int, got {type(n).__name__} {_short(n)}; pass e.g. 4"
+        )
+    if value < minimum:
+        raise ModeTreeError(f"tensor order must be >= {minimum}, got {value}")
+    return value
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxtuple, _REPR.maxlist, _REPR.maxother = 3, 8, 8, 60
+
+
+def _short(value: object) -> str:
+    """A bounded repr (deeply nested or huge entries stay short)."""
+    return _REPR.repr(value)
+
+
+def _is_node_entry(entry: object) -> bool:
+    if isinstance(entry, (str, bytes)):
+        return False
+    return isinstance(entry, Sequence) or getattr(entry, "ndim", 0) == 1
+
+
+def _where(path: list[int]) -> str:
+    return "nested" + "".join(f"[{i}]" for i in path)
 
 
 def from_nested(nested: Nested) -> nx.DiGraph:
@@ -76,62 +147,102 @@ def from_nested(nested: Nested) -> nx.DiGraph:
     Parameters
     ----------
     nested
-        An ``int`` (a single mode: the order-1 tree) or a sequence of nested entries; each
-        sequence is an interior node, its entries its children in order.
+        An ``int`` (a single mode: the order-1 tree; numpy integers work too) or a sequence of
+        nested entries; each sequence is an interior node, its entries its children in order.
+        A sequence of one entry is a *unary* node over that entry. Any nesting depth works (the
+        walk is iterative).
 
     Returns
     -------
     networkx.DiGraph
-        The mode tree; leaves labelled by their mode, interior nodes by the sorted tuple of
-        their modes.
+        The mode tree; leaves labelled by their mode (a Python ``int``), interior nodes by the
+        sorted tuple of their modes. A unary node whose mode tuple is already the label of its
+        child (a unary node over an interior node) is labelled ``("unary", k, modes)``, ``k``
+        counting the unary levels above the first node with that mode set.
 
     Raises
     ------
     ModeTreeError
-        If an entry is not an int or a sequence, an interior node has fewer than two children,
-        or the modes are not ``0..N-1`` each exactly once.
+        If an entry is not an int or a sequence, a sequence is empty, or the modes are not
+        ``0..N-1`` each exactly once.
 
     Examples
     --------
     >>> tree = from_nested(((0, 1), (2, (3, 4))))
     >>> root(tree), children(tree, (2, 3, 4))
     ((0, 1, 2, 3, 4), [2, (3, 4)])
+    >>> children(from_nested(((0, 1), (2,))), (0, 1, 2))  # the papers' order-3 layout
+    [(0, 1), (2,)]
+    >>> children(from_nested((((0, 1),), 2)), (0, 1, 2))
+    [('unary', 1, (0, 1)), 2]
     """
     tree = nx.DiGraph()
-
-    def add(entry: Nested, where: str) -> Node:
-        if (
-            isinstance(entry, bool)
-            or not isinstance(entry, (int, Sequence))
-            or isinstance(entry, str)
-        ):
+    modes_of: dict[Node, tuple[Mode, ...]] = {}
+    stack: list[tuple[Any, list[Node]]] = []  # open sequences and their finished children
+    path: list[int] = []  # position of the current entry, for messages
+    entry: Any = nested
+    while True:
+        mode = _as_int(entry)
+        if mode is None and _is_node_entry(entry):
+            if len(entry) == 0:
+                raise ModeTreeError(
+                    f"an interior node needs at least 1 child; got an empty sequence at "
+                    f"{_where(path)}. Remove it"
+                )
+            stack.append((entry, []))
+            path.append(0)
+            entry = entry[0]
+            continue
+        if mode is None:
             raise ModeTreeError(
                 f"nested mode tree entries must be ints (modes) or sequences (nodes); "
-                f"got {type(entry).__name__} {entry!r} at {where}"
+                f"got {type(entry).__name__} {_short(entry)} at {_where(path)}"
             )
-        if isinstance(entry, int):
-            if tree.has_node(entry):
-                raise ModeTreeError(f"mode {entry} appears more than once (again at {where})")
-            tree.add_node(entry, mode=entry)
-            return entry
-        if len(entry) < 2:
-            raise ModeTreeError(
-                f"an interior node needs at least 2 children; got {len(entry)} at {where}: "
-                f"{entry!r}. Write a single mode as a plain int."
-            )
-        kids = [add(child, f"{where}[{i}]") for i, child in enumerate(entry)]
-        label = tuple(sorted(m for k in kids for m in _label_modes(tree, k)))
-        tree.add_node(label)
-        tree.add_edges_from((label, k) for k in kids)
-        return label
-
-    add(nested, "nested")
+        if mode in modes_of:
+            raise ModeTreeError(f"mode {mode} appears more than once (again at {_where(path)})")
+        tree.add_node(mode, mode=mode)
+        modes_of[mode] = (mode,)
+        done: Node = mode
+        while stack and len(stack[-1][1]) + 1 == len(stack[-1][0]):  # close finished nodes
+            stack[-1][1].append(done)
+            done = _add_interior(tree, modes_of, stack.pop()[1])
+            path.pop()
+        if not stack:
+            break
+        stack[-1][1].append(done)
+        path[-1] += 1
+        entry = stack[-1][0][path[-1]]
     validate_tree(tree)
     return tree
 
 
-def _label_modes(tree: nx.DiGraph, node: Node) -> tuple[Mode, ...]:
-    return (tree.nodes[node]["mode"],) if tree.out_degree(node) == 0 else node
+def _merge(parts: list[tuple[Mode, ...]]) -> tuple[Mode, ...]:
+    """The sorted union of disjoint sorted mode tuples (no sort when they are in order)."""
+    merged: list[Mode] = []
+    for part in parts:
+        merged.extend(part)
+    if any(a[-1] > b[0] for a, b in itertools.pairwise(parts)):
+        merged.sort()
+    return tuple(merged)
+
+
+def _add_interior(
+    tree: nx.DiGraph, modes_of: dict[Node, tuple[Mode, ...]], kids: list[Node]
+) -> Node:
+    """Add the interior node over ``kids`` (labelled by its sorted modes) and return its label."""
+    if len(kids) == 1:
+        modes = ModeTuple(modes_of[kids[0]])
+    else:
+        modes = ModeTuple(_merge([modes_of[k] for k in kids]))
+    label: Node = modes
+    if label in modes_of:  # a unary node over a node with the same mode set
+        child = kids[0]
+        unary = isinstance(child, tuple) and len(child) == 3 and child[0] == "unary"
+        label = ("unary", child[1] + 1 if unary else 1, modes)
+    modes_of[label] = modes
+    tree.add_node(label)
+    tree.add_edges_from((label, k) for k in kids)
+    return label
 
 
 def star(n: int) -> nx.DiGraph:
@@ -164,8 +275,7 @@ def balanced(n: int, arity: int = 2) -> nx.DiGraph:
     [(0, 1, 2, 3), 4]
     """
     n = _check_order(n, minimum=2)
-    if isinstance(arity, bool) or not isinstance(arity, int) or arity < 2:
-        raise ModeTreeError(f"arity must be an int >= 2, got {arity!r}")
+    arity = _check_arity(arity, "arity")
     level: list[Nested] = list(range(n))
     while len(level) > 1:
         grouped = [level[i : i + arity] for i in range(0, len(level), arity)]
@@ -192,8 +302,21 @@ def caterpillar(n: int) -> nx.DiGraph:
     return from_nested(nested)
 
 
+def _check_arity(arity: object, name: str) -> int:
+    value = _as_int(arity)
+    if value is None or value < 2:
+        raise ModeTreeError(
+            f"{name} must be an int >= 2 (children per node), got {type(arity).__name__} "
+            f"{_short(arity)}"
+        )
+    return value
+
+
 def random_tree(n: int, *, seed: int, max_arity: int = 3) -> nx.DiGraph:
     """A random mode tree over ``n`` modes (random leaf order, 2..max_arity children).
+
+    ``seed`` is an int (numpy integers too); the same seed gives the same tree in every
+    process.
 
     Examples
     --------
@@ -201,7 +324,12 @@ def random_tree(n: int, *, seed: int, max_arity: int = 3) -> nx.DiGraph:
     7
     """
     n = _check_order(n, minimum=1)
-    rng = random.Random(seed)
+    max_arity = _check_arity(max_arity, "max_arity")
+    if _as_int(seed) is None:
+        raise ModeTreeError(
+            f"seed must be an int, got {type(seed).__name__} {_short(seed)}; pass e.g. seed=0"
+        )
+    rng = random.Random(_as_int(seed))
     level: list[Nested] = list(range(n))
     rng.shuffle(level)
     while len(level) > 1:
@@ -257,8 +385,8 @@ def validate_tree(tree: nx.DiGraph) -> Node:
     ------
     ModeTreeError
         Naming the offending nodes: not a DiGraph, empty, unhashable labels, a cycle,
-        several roots or parts, a node with several parents, an interior node with a single
-        child, a leaf without an int ``mode``, or leaf modes that are not ``0..N-1`` once each.
+        several roots or parts, a node with several parents, a leaf without an int ``mode``,
+        or leaf modes that are not ``0..N-1`` once each. Single-child (unary) nodes are valid.
     """
     if not isinstance(tree, nx.DiGraph):
         raise ModeTreeError(f"a mode tree must be a networkx.DiGraph; got {type(tree).__name__}")
@@ -270,29 +398,25 @@ def validate_tree(tree: nx.DiGraph) -> Node:
 
 
 def _check_shape(tree: nx.DiGraph) -> None:
-    many = {v: sorted(map(repr, tree.predecessors(v))) for v in tree if tree.in_degree(v) > 1}
-    if many:
-        v, ps = next(iter(many.items()))
+    many = next((v for v in tree if tree.in_degree(v) > 1), _NONE)
+    if many is not _NONE:
+        ps = sorted(map(_short, tree.predecessors(many)))
         raise ModeTreeError(
-            f"mode tree must be an arborescence; node {v!r} has {len(ps)} parents: "
+            f"mode tree must be an arborescence; node {_short(many)} has {len(ps)} parents: "
             f"[{', '.join(ps)}]"
         )
     if not nx.is_directed_acyclic_graph(tree):
         cycle = [u for u, _ in nx.find_cycle(tree)]
-        raise ModeTreeError(f"mode tree must not contain a cycle; found {cycle!r}")
+        raise ModeTreeError(f"mode tree must not contain a cycle; found {_short(cycle)}")
     roots = [v for v in tree.nodes if tree.in_degree(v) == 0]
     if len(roots) != 1:
         raise ModeTreeError(
             f"mode tree must have exactly one root (a node without parent); got {len(roots)}: "
-            f"{roots!r}. Join them under a common root."
+            f"{_short(roots)}. Join them under a common root."
         )
-    single = [v for v in tree.nodes if tree.out_degree(v) == 1]
-    if single:
-        raise ModeTreeError(
-            f"interior nodes need at least 2 children; node {single[0]!r} has 1 "
-            f"({next(iter(tree.successors(single[0])))!r}). Remove the node and attach its "
-            f"child to its parent."
-        )
+
+
+_NONE = object()
 
 
 def _check_modes(tree: nx.DiGraph) -> None:
@@ -300,17 +424,18 @@ def _check_modes(tree: nx.DiGraph) -> None:
     for leaf in (v for v in tree.nodes if tree.out_degree(v) == 0):
         if "mode" not in tree.nodes[leaf]:
             raise ModeTreeError(
-                f"leaf {leaf!r} has no 'mode' attribute; set tree.nodes[{leaf!r}]['mode'] or "
+                f"leaf {_short(leaf)} has no 'mode' attribute; set tree.nodes[leaf]['mode'] or "
                 f"build the tree with tnreg.trees.from_digraph"
             )
         mode = tree.nodes[leaf]["mode"]
         if not isinstance(mode, Hashable):
             raise ModeTreeError(
-                f"leaf {leaf!r} has an unhashable mode {mode!r}; modes are ints 0..N-1"
+                f"leaf {_short(leaf)} has an unhashable mode {_short(mode)}; modes are ints 0..N-1"
             )
         if mode in found:
             raise ModeTreeError(
-                f"mode {mode!r} appears on two leaves: {found[mode]!r} and {leaf!r}"
+                f"mode {_short(mode)} appears on two leaves: {_short(found[mode])} and "
+                f"{_short(leaf)}"
             )
         found[mode] = leaf
     n = len(found)
@@ -319,56 +444,94 @@ def _check_modes(tree: nx.DiGraph) -> None:
         missing = sorted(expected - set(found))
         unexpected = sorted((m for m in found if m not in expected), key=repr)
         raise ModeTreeError(
-            f"leaf modes must be {_fmt_set(expected)} for an order-{n} tensor; "
+            f"leaf modes must be {_fmt_set(sorted(expected))} for an order-{n} tensor; "
             f"missing {_fmt_set(missing)}, unexpected {_fmt_set(unexpected)}"
         )
 
 
-def _fmt_set(items) -> str:
-    return "{" + ", ".join(map(repr, items)) + "}"
+def _fmt_set(items: list) -> str:
+    """``{0, 1, 2}``, abbreviated to ``{0, 1, ..., 9999}`` beyond 8 items."""
+    shown = [*map(_short, items[:6]), "...", _short(items[-1])] if len(items) > 8 else None
+    return "{" + ", ".join(shown or map(_short, items)) + "}"
 
 
 # --------------------------------------------------------------------------- queries
 
 
+def _digraph(tree: object) -> nx.DiGraph:
+    if not isinstance(tree, nx.DiGraph):
+        raise ModeTreeError(
+            f"a mode tree must be a networkx.DiGraph; got {type(tree).__name__}. Build one with "
+            "tnreg.trees.from_nested or from_digraph"
+        )
+    return tree
+
+
 def root(tree: nx.DiGraph) -> Node:
     """The root node (the one without a parent)."""
-    return next(v for v in tree.nodes if tree.in_degree(v) == 0)
+    top = next((v for v in _digraph(tree).nodes if tree.in_degree(v) == 0), _NONE)
+    if top is _NONE:
+        raise ModeTreeError(
+            "mode tree has no root (every node has a parent: a cycle or an empty graph); "
+            "check it with tnreg.trees.validate_tree"
+        )
+    return top
 
 
 def is_leaf(tree: nx.DiGraph, node: Node) -> bool:
     """Whether ``node`` is a leaf (a mode)."""
-    return tree.out_degree(_known(tree, node)) == 0
+    node = _known(tree, node)
+    return tree.out_degree(node) == 0
 
 
 def children(tree: nx.DiGraph, node: Node) -> list[Node]:
     """The children of ``node`` in order (empty for a leaf)."""
-    return list(tree.successors(_known(tree, node)))
+    node = _known(tree, node)
+    return list(tree.successors(node))
 
 
 def parent(tree: nx.DiGraph, node: Node) -> Node | None:
     """The parent of ``node``, or ``None`` for the root."""
-    return next(iter(tree.predecessors(_known(tree, node))), None)
+    node = _known(tree, node)
+    return next(iter(tree.predecessors(node)), None)
 
 
 def _known(tree: nx.DiGraph, node: Node) -> Node:
-    if node not in tree:
-        raise ModeTreeError(f"node {node!r} is not in the mode tree; nodes are {list(tree)!r}")
+    if node not in _digraph(tree):
+        raise ModeTreeError(
+            f"node {_short(node)} is not in the mode tree; nodes are {_short(list(tree))} "
+            f"({tree.number_of_nodes()} in all)"
+        )
     return node
 
 
 def postorder(tree: nx.DiGraph) -> list[Node]:
-    """All nodes, children before parents, siblings in order (the root is last)."""
+    """All nodes, children before parents, siblings in order (the root is last).
+
+    Raises
+    ------
+    ModeTreeError
+        If a node is reached twice (the graph is not a tree: check it with
+        :func:`validate_tree`).
+    """
+    top = root(tree)
     out: list[Node] = []
-    stack: list[tuple[Node, Iterator[Node]]] = [(root(tree), iter(tree.successors(root(tree))))]
+    seen = {top}
+    stack: list[tuple[Node, Iterator[Node]]] = [(top, iter(tree.successors(top)))]
     while stack:
         node, it = stack[-1]
-        child = next(it, None)
-        if child is None:
+        child = next(it, _NONE)
+        if child is _NONE:
             out.append(node)
             stack.pop()
-        else:
-            stack.append((child, iter(tree.successors(child))))
+            continue
+        if child in seen:
+            raise ModeTreeError(
+                f"node {_short(child)} is reached twice: the graph is not a mode tree; "
+                "check it with tnreg.trees.validate_tree"
+            )
+        seen.add(child)
+        stack.append((child, iter(tree.successors(child))))
     return out
 
 
@@ -387,24 +550,32 @@ def mode_sets(tree: nx.DiGraph) -> dict[Node, tuple[Mode, ...]]:
     out: dict[Node, tuple[Mode, ...]] = {}
     for v in postorder(tree):
         kids = list(tree.successors(v))
-        out[v] = (
-            (tree.nodes[v]["mode"],) if not kids else tuple(sorted(m for k in kids for m in out[k]))
-        )
+        if not kids:
+            out[v] = (tree.nodes[v]["mode"],)
+        elif len(kids) == 1:
+            out[v] = out[kids[0]]
+        else:
+            merged_t = _merge([out[k] for k in kids])
+            # share the label's tuple when it is the mode set (the builders' labels)
+            out[v] = v if isinstance(v, ModeTuple) and v == merged_t else ModeTuple(merged_t)
     return out
 
 
 def modes_under(tree: nx.DiGraph, node: Node) -> tuple[Mode, ...]:
     """The sorted modes under ``node``: its mode set I."""
-    below = nx.descendants(tree, _known(tree, node)) | {node}
+    node = _known(tree, node)
+    below = nx.descendants(tree, node) | {node}
     return tuple(sorted(tree.nodes[v]["mode"] for v in below if tree.out_degree(v) == 0))
 
 
 def _span(modes: Sequence[Mode]) -> str:
-    """``0-3`` for a run of consecutive modes, ``0,2,5`` otherwise (abbreviated when long)."""
-    modes = sorted(modes)
+    """``0-3`` for a run of consecutive modes, ``0,2,5`` otherwise (abbreviated when long).
+
+    ``modes`` is sorted and distinct (a mode set), so a run is recognised in O(1).
+    """
     if len(modes) == 1:
         return str(modes[0])
-    if modes == list(range(modes[0], modes[-1] + 1)):
+    if modes[-1] - modes[0] == len(modes) - 1:  # sorted distinct ints: a run
         return f"{modes[0]}-{modes[-1]}"
     if len(modes) <= 6:
         return ",".join(map(str, modes))
@@ -450,9 +621,34 @@ def node_mode_sets(tree: nx.DiGraph) -> dict[Node, tuple[Mode, ...]]:
 def depth(tree: nx.DiGraph, node: Node | None = None) -> int:
     """The depth of ``node`` (root: 0), or the height of the tree when ``node`` is None."""
     if node is None:
-        return int(nx.dag_longest_path_length(tree))
+        return max(depths(tree).values())
     _known(tree, node)
     return len(nx.ancestors(tree, node))
+
+
+def depths(tree: nx.DiGraph) -> dict[Node, int]:
+    """The depth of every node (root: 0), in one pass; parents before children.
+
+    Examples
+    --------
+    >>> depths(caterpillar(3))
+    {(0, 1, 2): 0, (0, 1): 1, 2: 1, 0: 2, 1: 2}
+    """
+    top = root(tree)
+    out: dict[Node, int] = {top: 0}
+    stack = [top]
+    while stack:
+        v = stack.pop()
+        kids = list(tree.successors(v))
+        for k in kids:
+            if k in out:
+                raise ModeTreeError(
+                    f"node {_short(k)} is reached twice: the graph is not a mode tree; "
+                    "check it with tnreg.trees.validate_tree"
+                )
+            out[k] = out[v] + 1
+        stack.extend(reversed(kids))
+    return out
 
 
 # --------------------------------------------------------------------------- display
@@ -461,27 +657,69 @@ def depth(tree: nx.DiGraph, node: Node | None = None) -> int:
 def render(tree: nx.DiGraph) -> str:
     """A text drawing of the tree, one node a line, leaves show their mode.
 
-    Leaves whose label differs from their mode are shown as ``label [mode m]``.
+    Leaves whose label differs from their mode are shown as ``label [mode m]``. The output
+    stays linear in the number of nodes at any order: a tuple label of more than 8 entries is
+    shown as ``(0, 1, 2, ..., 9999)``, and below depth 24 the indentation keeps its first and
+    last 8 levels around a ``[+k]`` marker counting the levels left out.
+
+    Examples
+    --------
+    >>> print(render(from_nested(((0, 1), (2,)))))
+    (0, 1, 2)
+    ├── (0, 1)
+    │   ├── 0
+    │   └── 1
+    └── (2,)
+        └── 2
     """
     validate_tree(tree)
-    lines: list[str] = []
 
     def name(v: Node) -> str:
         if tree.out_degree(v) == 0 and tree.nodes[v]["mode"] != v:
-            return f"{v!r} [mode {tree.nodes[v]['mode']}]"
-        return repr(v) if isinstance(v, str) else str(v)
-
-    def walk(v: Node, prefix: str) -> None:
-        kids = list(tree.successors(v))
-        for i, k in enumerate(kids):
-            last = i == len(kids) - 1
-            lines.append(prefix + ("└── " if last else "├── ") + name(k))
-            walk(k, prefix + ("    " if last else "│   "))
+            return f"{_label(v)} [mode {_label(tree.nodes[v]['mode'])}]"
+        return _label(v)
 
     top = root(tree)
-    lines.append(name(top))
-    walk(top, "")
+    lines = [name(top)]
+    segments: list[str] = []  # one indentation segment per open level
+    stack: list[Iterator[tuple[bool, Node]]] = [_marked(list(tree.successors(top)))]
+    while stack:
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+            if segments:
+                segments.pop()
+            continue
+        last, v = step
+        lines.append(_indent(segments) + ("└── " if last else "├── ") + name(v))
+        segments.append("    " if last else "│   ")
+        stack.append(_marked(list(tree.successors(v))))
     return "\n".join(lines)
+
+
+def _marked(kids: list[Node]) -> Iterator[tuple[bool, Node]]:
+    return ((i == len(kids) - 1, k) for i, k in enumerate(kids))
+
+
+def _indent(segments: list[str], keep: int = 8) -> str:
+    if len(segments) <= 3 * keep:
+        return "".join(segments)
+    skipped = len(segments) - 2 * keep
+    return "".join(segments[:keep]) + f"[+{skipped}] " + "".join(segments[-keep:])
+
+
+def _label(v: object, level: int = 0) -> str:
+    """``str`` of a node label (``repr`` for strings), long tuples abbreviated."""
+    if isinstance(v, str):
+        return repr(v)
+    if not isinstance(v, tuple):
+        return str(v) if level < 3 else _short(v)
+    if level >= 3:
+        return "(...)"
+    items = [_label(x, level + 1) for x in (v[:3] + v[-1:] if len(v) > 8 else v)]
+    if len(v) > 8:
+        items = [*items[:3], "...", items[-1]]
+    return "(" + ", ".join(items) + ("," if len(v) == 1 else "") + ")"
 
 
 def draw(tree: nx.DiGraph, ax=None, *, labels: bool = True):
@@ -520,6 +758,7 @@ def _layout(tree: nx.DiGraph) -> dict[Node, tuple[float, float]]:
             pos[v] = (sum(pos[k][0] for k in kids) / len(kids), 0.0)
         else:
             pos[v], x = (x, 0.0), x + 1.0
+    levels = depths(tree)
     for v in pos:
-        pos[v] = (pos[v][0], -float(depth(tree, v)))
+        pos[v] = (pos[v][0], -float(levels[v]))
     return pos

@@ -29,7 +29,8 @@ import networkx as nx
 import torch
 
 from tnreg.components import as_layers
-from tnreg.trees import postorder, root
+from tnreg.schedule import schedule
+from tnreg.trees import root
 from tnreg.typing import Node
 
 __all__ = [
@@ -175,8 +176,8 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
                 f"the root has {first.shape[0]}, {first.dtype} on {first.device}"
             )
     _check_columns(tree, matrices, top)
-    check_finite({f"matrix of node {v!r}": matrices[v] for v in postorder(tree)})
-    return {v: matrices[v].shape[1] for v in postorder(tree)}
+    check_finite({f"matrix of node {v!r}": matrices[v] for v in schedule(tree).postorder})
+    return {v: matrices[v].shape[1] for v in schedule(tree).postorder}
 
 
 def _check_columns(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor], top: Node) -> None:
@@ -292,7 +293,7 @@ def resolve(
     if matrices is None:
         matrices = _layers_to_matrices(tree, chains)
     validate_matrices(tree, matrices)
-    mats = {v: _cast(matrices[v], dtype, f"matrix of node {v!r}") for v in postorder(tree)}
+    mats = {v: _cast(matrices[v], dtype, f"matrix of node {v!r}") for v in schedule(tree).postorder}
     return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
 
 

@@ -38,9 +38,9 @@ import torch
 from tnreg.analysis.resolve import AnalysisError, Resolved, check_dtype, check_finite, resolve
 from tnreg.contract import contract
 from tnreg.einsum import to_equation
-from tnreg.gramians import Gramians, Scaled, gramians, sandwich
+from tnreg.gramians import Scaled, Sweeps, group_by, sandwich, sweeps
 from tnreg.network import TensorNetwork
-from tnreg.trees import children, mode_sets, parent, postorder, root
+from tnreg.schedule import schedule
 from tnreg.typing import Index, Node
 
 __all__ = [
@@ -87,9 +87,10 @@ def _resolve(tree: Any, matrices: Mapping[Node, torch.Tensor] | None) -> tuple[n
 
 
 def _targets(tree: nx.DiGraph, nodes: Iterable[Node] | None) -> list[Node]:
-    top = root(tree)
+    s = schedule(tree)
+    top = s.root
     if nodes is None:
-        return [v for v in postorder(tree) if v != top]
+        return list(s.postorder[:-1])
     nodes = list(nodes)
     for v in nodes:
         if v not in tree:
@@ -102,18 +103,30 @@ def _targets(tree: nx.DiGraph, nodes: Iterable[Node] | None) -> list[Node]:
     return nodes
 
 
-def _problem(tree: nx.DiGraph, mats: Mapping, g: Gramians, c: Node) -> tuple:
-    """``(kind, A, B, log_scale)``: σ² = exp(log_scale)·eig(A^{1/2} B A^{1/2}) (or eig(B))."""
-    nu = parent(tree, c)
-    width, parent_width = mats[c].shape[1], mats[nu].shape[1]
-    if width > parent_width:  # the R_Pa-sized form; rank <= R_Pa
-        p, k = g.projected[c], g.context[c]
-        return "pair", p.matrix, k.matrix, p.log_scale + k.log_scale
-    if not children(tree, c):  # leaf: G = I, so σ² = eig(H_c), H_c = M K M^T
-        h = sandwich(mats[c], g.context[c], transpose=False)
-        return "eig", None, h.matrix, h.log_scale
-    inner, outer = g.inner[c], g.outer[c]
-    return "pair", inner.matrix, outer.matrix, inner.log_scale + outer.log_scale
+def _spectrum_batches(w: Sweeps, targets: list[int], ks: list[int]):
+    """Yield ``(positions, A or None, B, log_scale, k)``, one batch per kind and shape.
+
+    σ² = exp(log_scale)·eig(A^{1/2} B A^{1/2}), or eig(B) at a leaf (G = I, so σ² = eig(H_c)
+    with H_c = M K M^T). A node wider than its parent uses the R_Pa-sized form (P_c, K_c).
+    """
+    s, mats, shapes = w.schedule, w.mats, w.shapes
+
+    def kind(c: int) -> str:
+        if shapes[c][1] > shapes[s.parent_at[c]][1]:
+            return "wide"
+        return "interior" if s.children_at[c] else "leaf"
+
+    for group in group_by(targets, lambda c: (kind(c), shapes[c], ks[c])):
+        how, k = kind(group[0]), ks[group[0]]
+        if how == "wide":
+            a, b = w.projected.get(group), w.context.get(group)
+        elif how == "interior":
+            a, b = w.inner.get(group), w.outer.get(group)
+        else:
+            m = torch.stack([mats[c] for c in group])
+            yield group, None, *sandwich(m, w.context.get(group), transpose=False), k
+            continue
+        yield group, a.matrix, b.matrix, a.log_scale + b.log_scale, k
 
 
 def _pair_eigvals(a: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
@@ -166,24 +179,25 @@ def node_scaled_spectra(
 
 
 def scaled_spectra_of(r: Resolved, nodes: Iterable[Node] | None) -> dict[Node, ScaledSpectrum]:
-    """Node spectra of already resolved inputs (the report reuses one :func:`resolve`)."""
+    """Node spectra of already resolved inputs (the report reuses one :func:`resolve`).
+
+    Level-batched: the Gramians take one batched step per tree level and shape
+    (:func:`tnreg.gramians.sweeps`), and nodes whose eigenproblems have equal kind and shape
+    share one batched eigensolve, so the kernel count grows with the depth, not the node count.
+    """
     tree = r.tree
     targets = _targets(tree, nodes)
     if not r.is_product_pooling:
         return {c: _network_scaled(r, c) for c in targets}
-    matrices = r.matrices
-    g = gramians(tree, matrices)
-    problems = {c: _problem(tree, matrices, g, c) for c in targets}
-    groups: dict[tuple, list[Node]] = {}
-    for c, (kind, _, b, _) in problems.items():
-        groups.setdefault((kind, b.shape[-1]), []).append(c)
-    sq: dict[Node, torch.Tensor] = {}
-    for (kind, _), members in groups.items():
-        a = torch.stack([problems[c][1] for c in members]) if kind == "pair" else None
-        values = _pair_eigvals(a, torch.stack([problems[c][2] for c in members]))
-        sq.update(zip(members, values.unbind(0), strict=True))
-    ks = _spectrum_lengths(tree, matrices)
-    return {c: _to_scaled(sq[c], problems[c][3], ks[c]) for c in targets}
+    w = sweeps(tree, r.matrices)
+    index = w.schedule.index
+    ks = _spectrum_lengths(w)
+    out: dict[int, ScaledSpectrum] = {}
+    for group, a, b, log_scale, k in _spectrum_batches(w, [index[c] for c in targets], ks):
+        scaled = _to_scaled(_pair_eigvals(a, b), log_scale, k)
+        pieces = zip(scaled.relative.unbind(0), scaled.log_max.unbind(0), strict=True)
+        out.update(zip(group, (ScaledSpectrum(*p) for p in pieces), strict=True))
+    return {c: out[index[c]] for c in targets}
 
 
 def _network_scaled(r: Resolved, node: Node) -> ScaledSpectrum:
@@ -197,15 +211,14 @@ def _network_scaled(r: Resolved, node: Node) -> ScaledSpectrum:
     return ScaledSpectrum(sigma / safe[..., None], torch.log(top))
 
 
-def _spectrum_lengths(tree: nx.DiGraph, matrices: Mapping) -> dict[Node, int]:
-    sets = mode_sets(tree)
-    dims = {tree.nodes[v]["mode"]: matrices[v].shape[1] for v in tree if not children(tree, v)}
-    total = math.prod(dims.values())
-    out = {}
-    for v, modes in sets.items():
-        inside = math.prod(dims[m] for m in modes)
-        out[v] = min(matrices[v].shape[1], inside, total // inside)
-    return out
+def _spectrum_lengths(w: Sweeps) -> list[int]:
+    """Spectrum length per position: min(width, Π_I d, Π_rest d)."""
+    kids, mats = w.schedule.children_at, w.mats
+    inside: list[int] = []
+    for p, m in enumerate(mats):
+        inside.append(math.prod(inside[c] for c in kids[p]) if kids[p] else m.shape[1])
+    total = inside[-1]
+    return [min(m.shape[1], n, total // n) for m, n in zip(mats, inside)]
 
 
 def node_spectra(

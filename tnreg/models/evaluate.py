@@ -18,11 +18,13 @@ finish
 
 For each interior node the planner picks the merge order and kinds and the finish with the
 smallest estimated cost: exact dynamic programming over child subsets up to
-``exact_limit`` children (a Pareto frontier of (cost, rows) per subset), greedy above. The costs
-are in units of one element of a broadcast multiply (forward and backward), measured on 2 CPU
-cores (``bench/bench_evaluate.py``): a gathered pair costs about :data:`PAIRS` units per channel
-(index_select forward, index_add backward), one multiply-add of a GEMM about :data:`GEMM`.
-The plan depends on the batch only; it is built once and reused by every training step.
+``exact_limit`` children (a Pareto frontier of (cost, rows) per subset), greedy above (the
+cheapest merge first). Costs are in units of one element of a broadcast multiply, forward and
+backward; the constants were fitted on a shared 2-core CPU at the issue's settings
+(``bench/bench_evaluate.py``): a gathered pair costs about :data:`PAIRS` units per channel
+(index_select forward, index_add backward), a multiply-add of a GEMM about :data:`GEMM`, more
+for skinny ones (:data:`SKINNY`). The plan depends on the batch only; it is built once and
+reused by every training step.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ from tnreg.typing import Node
 
 __all__ = ["GEMM", "OUTER", "PAIRS", "plan_evaluation"]
 
-PAIRS = 4.0  # per row and channel: two gathers and a multiply (forward and backward)
+PAIRS = 1.25  # per row and channel: two gathers and a multiply (forward and backward)
 OUTER = 1.0  # per row and channel: a broadcast multiply
-GEMM = 0.03  # per multiply-add of a matrix product (forward and backward)
+GEMM = 0.05  # per multiply-add of a matrix product (forward and backward)
+SKINNY = 32.0  # a GEMM with m rows costs (1 + SKINNY / m) times more per multiply-add
+INCUMBENT = 1.15  # the balanced pairing wins unless the optimum is estimated this much cheaper
 MAX_TABLE = 2**26  # largest table (rows x members x channels) an outer merge may build
 _FRONTIER = 4
 
@@ -81,73 +85,61 @@ def plan_evaluation(
     True
     """
     batch = int(indices.shape[0])
-    ids: dict[Node, torch.Tensor] = {}
-    sizes: dict[Node, int] = {}
-    merges: dict[Node, list[Merge]] = {}
-    lines: list[str] = []
-    total = 0.0
     top = schedule[-1][0]
-    outer = None
-    output = indices.new_zeros(batch)
+    tables: dict[Node, tuple[torch.Tensor, int]] = {}  # node -> (row id per sample, rows)
+    for leaf in tree:
+        if tree.out_degree(leaf) == 0:
+            mode = tree.nodes[leaf]["mode"]
+            tables[leaf] = (indices[:, mode], dims[mode])
+    merges: dict[Node, list[Merge]] = {}
+    lines, total = [], 0.0
+    outer, output = None, indices.new_zeros(batch)
     for node, kids in schedule:
-        for k in kids:
-            if k not in ids:  # a leaf: its rows are the mode index
-                mode = tree.nodes[k]["mode"]
-                ids[k], sizes[k] = indices[:, mode], dims[mode]
-        child_ids = [ids[k] for k in kids]
-        child_rows = [sizes[k] for k in kids]
-        width = widths[node]
-        out_width = 0 if node == top else widths.get(_parent(tree, node), 1)
+        out_width = 0 if node == top else widths[next(iter(tree.predecessors(node)))]
         search = _exact if len(kids) <= exact_limit else _greedy
-        frontier, distinct = search(child_ids, child_rows, width, batch, members)
-        best, finish, cost = _finish(
-            frontier, distinct, width, out_width, batch, members, node == top
-        )
+        child_ids = [tables[k][0] for k in kids]
+        child_rows = [tables[k][1] for k in kids]
+        choices = [
+            (_finish(full, splits, widths[node], out_width, members, node == top), weight, how)
+            for full, splits, weight, how in search(child_ids, child_rows, widths[node], members)
+        ]
+        (best, halves, cost), _, how = min(choices, key=lambda c: c[0][2] * c[1])
         total += cost
         merges[node] = []
-        emit = _Emitter(kids, child_ids, child_rows, merges[node])
-        if finish is not None:  # the matrix-product finish at the root
-            (sa, ia, na), (sb, ib, nb) = emit(finish[0]), emit(finish[1])
+        emit = _Emitter(len(kids), child_ids, child_rows, merges[node])
+        if halves is not None:  # the matrix-product finish at the root
+            (sa, ia, na), (sb, ib, nb) = emit(halves[0]), emit(halves[1])
             outer, output = (sa, sb), ia * nb + ib
-            lines.append(_line(node, search, merges[node], f"GEMM {na} x {nb} rows", cost))
-            continue
-        _, ids[node], sizes[node] = emit(best)
-        end = "weighted sum" if node == top else f"matmul {width}->{out_width}"
-        lines.append(_line(node, search, merges[node], f"{end} at {sizes[node]} rows", cost))
-        if node == top:
-            output = ids[node]
+            end = f"GEMM {na} x {nb} rows"
+        else:
+            _, ids, rows = emit(best)
+            tables[node] = (ids, rows)
+            output = ids
+            end = "weighted sum" if node == top else f"matmul {widths[node]}->{out_width}"
+            end += f" at {rows} rows"
+        lines.append(_line(node, how, merges[node], end, cost))
     report = _report(lines, total, batch, indices.shape[1], widths[top])
     return IndexPlan(merges=merges, output=output, outer=outer, indices=indices, report=report)
-
-
-def _parent(tree: nx.DiGraph, node: Node) -> Node:
-    return next(iter(tree.predecessors(node)))
 
 
 # --------------------------------------------------------------------------- search
 
 
 def _distinct_counts(child_ids, child_rows) -> list[int]:
-    """Number of distinct sub-tuples for every subset (bitmask) of the children."""
+    """Number of distinct sub-tuples for every subset (bitmask) of the children.
+
+    Each subset's distinct rows are numbered from those of the subset without its highest
+    child, so the int64 keys stay below ``batch * rows`` (no overflow at any order).
+    """
     k = len(child_ids)
     counts = [0] * (1 << k)
-    inverse: list[torch.Tensor | None] = [None] * (1 << k)
+    inverse: list[torch.Tensor] = [child_ids[0]] * (1 << k)
     for mask in range(1, 1 << k):
         high = mask.bit_length() - 1
         rest = mask ^ (1 << high)
-        col, size = child_ids[high], child_rows[high]
-        if rest == 0:
-            inv, count = col, size
-            if col.numel():
-                uniq, inv = torch.unique(col, return_inverse=True)
-                count = int(uniq.numel())
-            else:
-                count = 0
-        else:
-            key = inverse[rest] * size + col
-            uniq, inv = torch.unique(key, return_inverse=True)
-            count = int(uniq.numel())
-        counts[mask], inverse[mask] = count, inv
+        key = child_ids[high] if rest == 0 else inverse[rest] * child_rows[high] + child_ids[high]
+        uniq, inverse[mask] = torch.unique(key, return_inverse=True)
+        counts[mask] = int(uniq.numel())
     return counts
 
 
@@ -169,82 +161,103 @@ def _prune(states: list[_State]) -> list[_State]:
     return keep[:_FRONTIER]
 
 
-def _exact(child_ids, child_rows, width, batch, members):
-    """Frontier of every subset by dynamic programming over splits; returns (table, counts)."""
+def _exact(child_ids, child_rows, width, members):
+    """Dynamic programming over child subsets: (full-set frontier, splits of the full set)."""
     k = len(child_ids)
     counts = _distinct_counts(child_ids, child_rows)
     table: list[list[_State]] = [[] for _ in range(1 << k)]
     for i in range(k):
         table[1 << i] = [_State(0.0, child_rows[i], ("child", i))]
     for mask in range(1, 1 << k):
-        if mask & (mask - 1) == 0:
-            continue
-        low = mask & -mask
-        states: list[_State] = []
-        sub = (mask - 1) & mask
-        while sub:
-            if sub & low:
+        if mask & (mask - 1):
+            states = []
+            for sub in _splits(mask):
                 for s1 in table[sub]:
                     for s2 in table[mask ^ sub]:
                         states += _candidates(s1, s2, counts[mask], width, members)
-            sub = (sub - 1) & mask
-        table[mask] = _prune(states)
-    return table, counts
+            table[mask] = _prune(states)
+    full = (1 << k) - 1
+    best = (table[full], [(table[sub], table[full ^ sub]) for sub in _splits(full)], 1.0, "dp")
+    return [best, _balanced(k, counts, child_rows, width, members)]
 
 
-def _greedy(child_ids, child_rows, width, batch, members):
-    """Merge the cheapest pair of tables until two are left, then let the finish decide."""
+def _balanced(k, counts, child_rows, width, members):
+    """The balanced pairing by child count (the previous planner's), cheaper kind per merge.
+
+    Offered next to the optimum with its cost discounted by :data:`INCUMBENT`: the estimates
+    are rough, and the balanced order was measured to be a good default.
+    """
+    ops = [(1 << i, _State(0.0, child_rows[i], ("child", i))) for i in range(k)]
+    while len(ops) > 2:
+        nxt = []
+        for (ma, a), (mb, b) in zip(ops[::2], ops[1::2]):
+            cands = _candidates(a, b, counts[ma | mb], width, members)
+            nxt.append((ma | mb, min(cands, key=lambda s: s.cost)))
+        ops = nxt + ops[len(ops) - len(ops) % 2 :]
+    if len(ops) == 1:
+        return [ops[0][1]], [], 1.0 / INCUMBENT, "balanced"
+    (ma, a), (mb, b) = ops
+    full = _prune(_candidates(a, b, counts[ma | mb], width, members))
+    return full, [([a], [b])], 1.0 / INCUMBENT, "balanced"
+
+
+def _splits(mask: int) -> list[int]:
+    """Proper submasks of ``mask`` that hold its lowest bit (each split once)."""
+    low, out = mask & -mask, []
+    sub = (mask - 1) & mask
+    while sub:
+        if sub & low:
+            out.append(sub)
+        sub = (sub - 1) & mask
+    return out
+
+
+def _greedy(child_ids, child_rows, width, members):
+    """Merge the pair of tables with the cheapest merge until two are left; the finish decides
+    the last. Operands are ``(serial, state, row ids)``; distinct counts are cached by serial.
+    """
     ops = [
-        (_State(0.0, n, ("child", i)), ids, n)
+        (i, _State(0.0, n, ("child", i)), ids)
         for i, (ids, n) in enumerate(zip(child_ids, child_rows))
     ]
-    pair_cache: dict[tuple[int, int], tuple[int, torch.Tensor]] = {}
+    serial = len(ops)
+    cache: dict[tuple[int, int], tuple[int, torch.Tensor]] = {}
 
-    def merged(i, j):
-        key = (id(ops[i][1]), id(ops[j][1]))
-        if key not in pair_cache:
-            (_, ia, na), (_, ib, nb) = ops[i], ops[j]
-            _, inv = distinct_rows([ia, ib], [max(na, 1), max(nb, 1)])
-            pair_cache[key] = (int(inv.max()) + 1 if inv.numel() else 0, inv)
-        return pair_cache[key]
+    def merged(x, y):
+        if (x[0], y[0]) not in cache:
+            (ra, _), inv = distinct_rows([x[2], y[2]], [max(x[1].rows, 1), max(y[1].rows, 1)])
+            cache[x[0], y[0]] = (int(ra.shape[0]), inv)
+        return cache[x[0], y[0]]
 
     while len(ops) > 2:
         best = None
         for i in range(len(ops)):
             for j in range(i + 1, len(ops)):
-                count, inv = merged(i, j)
-                cand = min(
-                    _candidates(ops[i][0], ops[j][0], count, width, members), key=lambda s: s.cost
-                )
-                if best is None or cand.cost < best[0].cost:
-                    best = (cand, i, j, inv)
-        state, i, j, inv = best
-        (_, ia, _), (_, ib, nb) = ops[i], ops[j]
-        new_ids = inv if state.recipe[0] == "pairs" else ia * nb + ib
-        ops = [o for t, o in enumerate(ops) if t not in (i, j)] + [(state, new_ids, state.rows)]
-    # a two-entry "table" in the layout of _exact: singletons and the full set
-    table: dict = {1: [ops[0][0]]}
+                count, inv = merged(ops[i], ops[j])
+                base = ops[i][1].cost + ops[j][1].cost
+                cands = _candidates(ops[i][1], ops[j][1], count, width, members)
+                cand = min(cands, key=lambda s: s.cost)
+                if best is None or cand.cost - base < best[0]:
+                    best = (cand.cost - base, cand, i, j, inv)
+        _, state, i, j, inv = best
+        ia, (_, sb, ib) = ops[i][2], ops[j]
+        new_ids = inv if state.recipe[0] == "pairs" else ia * sb.rows + ib
+        ops = [o for t, o in enumerate(ops) if t not in (i, j)] + [(serial, state, new_ids)]
+        serial += 1
     if len(ops) == 1:
-        return {"full": [ops[0][0]]}, None
-    count, _ = merged(0, 1)
-    full = _prune(_candidates(ops[0][0], ops[1][0], count, width, members))
-    return {"full": full, "halves": (ops[0][0], ops[1][0]), **table}, None
+        return [([ops[0][1]], [], 1.0, "greedy")]
+    count, _ = merged(ops[0], ops[1])
+    full = _prune(_candidates(ops[0][1], ops[1][1], count, width, members))
+    return [(full, [([ops[0][1]], [ops[1][1]])], 1.0, "greedy")]
 
 
-def _finish(frontier, counts, width, out_width, batch, members, is_root):
+def _gemm_cost(m: int, n: int, k: int) -> float:
+    """A GEMM of (m, k) by (k, n), forward and backward; skinny ones run below peak."""
+    return GEMM * m * n * k * (1.0 + SKINNY / max(min(m, n), 1))
+
+
+def _finish(full, splits, width, out_width, members, is_root):
     """The cheapest (state, GEMM halves or None, cost) for a node's full child set."""
-    if isinstance(frontier, dict):
-        full, splits = frontier["full"], [frontier["halves"]] if "halves" in frontier else []
-        splits = [([a], [b]) for a, b in splits]
-    else:
-        mask = len(frontier) - 1
-        full, splits = frontier[mask], []
-        low = mask & -mask
-        sub = (mask - 1) & mask
-        while sub:
-            if sub & low:
-                splits.append((frontier[sub], frontier[mask ^ sub]))
-            sub = (sub - 1) & mask
     per_row = OUTER * width if is_root else GEMM * width * out_width
     best = min(full, key=lambda s: s.cost + per_row * s.rows)
     choice = (best, None, best.cost + per_row * best.rows)
@@ -255,7 +268,8 @@ def _finish(frontier, counts, width, out_width, batch, members, is_root):
             for b in rights:
                 if a.rows * b.rows * members > MAX_TABLE:
                     continue
-                cost = a.cost + b.cost + GEMM * a.rows * b.rows * width + OUTER * a.rows * width
+                gemm = _gemm_cost(a.rows, b.rows, width)
+                cost = a.cost + b.cost + gemm + OUTER * min(a.rows, b.rows) * width
                 if cost < choice[2]:
                     choice = (None, (a, b), cost)
     return choice
@@ -267,8 +281,8 @@ def _finish(frontier, counts, width, out_width, batch, members, is_root):
 class _Emitter:
     """Turn a chosen recipe into :class:`Merge` s; returns (slot, row ids per sample, rows)."""
 
-    def __init__(self, kids, child_ids, child_rows, out: list[Merge]) -> None:
-        self.k, self.ids, self.rows, self.out = len(kids), child_ids, child_rows, out
+    def __init__(self, k: int, child_ids, child_rows, out: list[Merge]) -> None:
+        self.k, self.ids, self.rows, self.out = k, child_ids, child_rows, out
 
     def __call__(self, state: _State) -> tuple[int, torch.Tensor, int]:
         kind = state.recipe[0]
@@ -286,16 +300,15 @@ class _Emitter:
         return slot, inverse, int(ra.shape[0])
 
 
-def _line(node, search, merges, finish, cost) -> str:
-    how = "dp" if search is _exact else "greedy"
+def _line(node, how, merges, finish, cost) -> str:
     steps = ", ".join(f"{m.kind}({m.a},{m.b})->{m.count}" for m in merges) or "none"
     return f"  {node!r} [{how}]: {steps}; {finish}; cost {cost:.3g}"
 
 
 def _report(lines, total, batch, order, width) -> tuple[str, ...]:
-    per_sample = PAIRS / 2 * batch * order * width
+    gathers = PAIRS / 2 * batch * order * width
     return (
         f"IndexPlan: batch {batch}, estimated cost {total:.4g} units "
-        f"(per-sample gather about {per_sample:.4g})",
+        f"(gathering every leaf row per sample alone: {gathers:.4g})",
         *lines,
     )

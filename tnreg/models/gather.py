@@ -23,33 +23,44 @@ import torch
 
 from tnreg.typing import Node
 
-__all__ = ["IndexPlan", "check_indices", "plan_indices"]
+__all__ = ["IndexPlan", "Merge", "check_indices", "distinct_rows", "plan_indices"]
 
 _KEY_LIMIT = 2**62
 
 
 @dataclass(frozen=True, eq=False)
 class Merge:
-    """One pairwise Hadamard product of two operands at the distinct pairs of their rows.
+    """One pairwise Hadamard product of two operands of a node's product pooling.
 
     Operands are numbered per node: ``0..k-1`` are the node's children (tree order), ``k, k+1,
-    ...`` the results of earlier merges. ``rows_a[u]``, ``rows_b[u]`` are the rows of the two
-    operands that enter distinct pair ``u``.
+    ...`` the results of earlier merges. ``kind="pairs"``: ``rows_a[u]``, ``rows_b[u]`` are the
+    rows of the two operands that enter distinct pair ``u``. ``kind="outer"``: every row of ``a``
+    times every row of ``b`` (row ``i * rows(b) + j``), no gathers; ``rows_a``/``rows_b`` are
+    ``None``. ``count`` is the number of rows of the result.
     """
 
     a: int
     b: int
-    rows_a: torch.Tensor
-    rows_b: torch.Tensor
+    rows_a: torch.Tensor | None
+    rows_b: torch.Tensor | None
+    kind: str = "pairs"
+    count: int = -1
+
+    @property
+    def rows(self) -> int:
+        """Rows of the result."""
+        return self.count if self.count >= 0 else int(self.rows_a.shape[0])
 
 
 @dataclass(frozen=True, eq=False)
 class IndexPlan:
     """How to evaluate a batch of multi-indices with each distinct sub-tuple computed once.
 
-    The product pooling at a node with k children is evaluated as a balanced binary tree of
-    pairwise :class:`Merge` s, each at the distinct pairs of rows that occur, so a star (CP) node
-    over 4 modes of size 10 multiplies 100 distinct pairs twice before touching the batch.
+    The product pooling at a node with k children is evaluated as a binary tree of pairwise
+    :class:`Merge` s: :func:`plan_indices` balances it by child count, at the distinct pairs of
+    rows that occur (a star over 4 modes of size 10 multiplies 100 distinct pairs twice before
+    touching the batch); :func:`tnreg.models.evaluate.plan_evaluation` (what models use)
+    chooses the order, the kind of each merge and the root's finish by estimated cost.
 
     Attributes
     ----------
@@ -61,21 +72,34 @@ class IndexPlan:
         ``outer`` is set, the root's last merge is not done by gathering: the root's value at
         *every* pair of rows is one matrix product, and ``output`` indexes its flattened result.
     outer
-        ``(a, b, rows of a per sample, rows of b per sample)`` for that matrix-product finish,
-        or ``None``.
+        The operands ``(a, b)`` of that matrix-product finish, or ``None``.
     indices
         The (B, N) batch the plan was built for (kept to recognise it again).
+    report
+        Lines of :meth:`cost_report` (the cost-based planner of :mod:`tnreg.models.evaluate`
+        fills them).
     """
 
     merges: dict[Node, list[Merge]]
     output: torch.Tensor
     outer: tuple[int, int] | None
     indices: torch.Tensor
+    report: tuple[str, ...] = ()
 
     @property
     def distinct(self) -> dict[Node, int]:
-        """Number of distinct sub-tuples per interior node (the last merge's row count)."""
-        return {node: int(m[-1].rows_a.shape[0]) for node, m in self.merges.items() if m}
+        """Rows of each interior node's pooled table (the last merge's row count)."""
+        return {node: m[-1].rows for node, m in self.merges.items() if m}
+
+    def cost_report(self) -> str:
+        """The chosen merges and finish per node, with estimated costs (readable text)."""
+        if self.report:
+            return "\n".join(self.report)
+        lines = [f"IndexPlan: batch {self.indices.shape[0]}, balanced pairwise merges"]
+        for node, merges in self.merges.items():
+            steps = ", ".join(f"{m.kind}({m.a},{m.b})->{m.rows}" for m in merges) or "none"
+            lines.append(f"  {node!r}: {steps}")
+        return "\n".join(lines)
 
     def matches(self, indices: torch.Tensor) -> bool:
         """Whether ``indices`` is the batch this plan was built for."""
@@ -151,9 +175,9 @@ def plan_indices(
                     outer = (a, b)
                     ids[node], sizes[node] = ia * sb + ib, sa * sb
                     break
-                (ra, rb), inverse = _distinct([ia, ib], [sa, sb])
+                (ra, rb), inverse = distinct_rows([ia, ib], [sa, sb])
                 slot = len(kids) + len(merges[node])
-                merges[node].append(Merge(a, b, ra, rb))
+                merges[node].append(Merge(a, b, ra, rb, count=int(ra.shape[0])))
                 nxt.append((slot, inverse, int(ra.shape[0])))
             else:
                 nxt += operands[len(operands) - len(operands) % 2 :]
@@ -165,7 +189,7 @@ def plan_indices(
     return IndexPlan(merges=merges, output=ids[top], outer=outer, indices=indices)
 
 
-def _distinct(
+def distinct_rows(
     columns: list[torch.Tensor], sizes: list[int]
 ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
     """Distinct rows of the stacked columns: (per-column values of each distinct row, inverse)."""

@@ -27,7 +27,8 @@ from torch import nn
 from tnreg import trees
 from tnreg.components import local_vectors
 from tnreg.models import base
-from tnreg.models.gather import IndexPlan, check_indices, plan_indices
+from tnreg.models.evaluate import plan_evaluation
+from tnreg.models.gather import IndexPlan, check_indices
 from tnreg.typing import Node
 
 __all__ = ["CP", "HierarchicalTensorFactorization", "deep_matrix_factorization"]
@@ -286,7 +287,12 @@ class HierarchicalTensorFactorization(base.Factorization):
         return self._finish(top.index_select(0, plan.output)[..., 0].T)
 
     def plan_indices(self, indices: torch.Tensor) -> IndexPlan:
-        """Validate a batch of multi-indices and find its distinct sub-tuples (cached)."""
+        """Validate a batch of multi-indices and plan its evaluation (cached).
+
+        The plan (:func:`tnreg.models.evaluate.plan_evaluation`) picks, per node, the merge
+        order and kind (memoized pairs or Khatri-Rao outer products) and the root's finish
+        from the batch's distinct sub-tuple counts; ``plan.cost_report()`` shows it.
+        """
         if self._index_plan is not None and self._index_plan.matches(indices):
             return self._index_plan
         checked = check_indices(indices, self.dims)
@@ -295,7 +301,9 @@ class HierarchicalTensorFactorization(base.Factorization):
                 f"indices are on {checked.device} but the model is on {self._ones.device}; "
                 f"move them with indices.to({str(self._ones.device)!r})"
             )
-        self._index_plan = plan_indices(self.tree, self._schedule, checked, self.dims)
+        self._index_plan = plan_evaluation(
+            self.tree, self._schedule, checked, self.dims, self.widths, members=self.members
+        )
         return self._index_plan
 
     def forward_sensing(self, vectors: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
@@ -329,12 +337,18 @@ class HierarchicalTensorFactorization(base.Factorization):
             else:
                 for m in plan.merges[node]:
                     a, b = operands[m.a], operands[m.b]
-                    operands.append(a.index_select(0, m.rows_a) * b.index_select(0, m.rows_b))
+                    if m.kind == "outer":  # every row of a times every row of b
+                        operands.append((a.unsqueeze(1) * b.unsqueeze(0)).flatten(0, 1))
+                    else:
+                        operands.append(a.index_select(0, m.rows_a) * b.index_select(0, m.rows_b))
                 if node == self._root and plan.outer is not None:
-                    return _outer_finish(*(operands[i] for i in plan.outer), mats[node])
+                    weights = None if self.output == "ones" else mats[node]
+                    return _outer_finish(*(operands[i] for i in plan.outer), weights)
                 pooled = operands[-1]
             if node == self._root:  # (R, 1) output layer: a weighted sum over channels
-                values[node] = (pooled * mats[node][..., 0]).sum(-1, keepdim=True)
+                if self.output != "ones":
+                    pooled = pooled * mats[node][..., 0]
+                values[node] = pooled.sum(-1, keepdim=True)
             else:
                 values[node] = _channel_matmul(pooled, mats[node])
         return values[self._root]
@@ -459,11 +473,23 @@ def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return torch.bmm(x.transpose(0, 1).contiguous(), m).transpose(0, 1).contiguous()
 
 
-def _outer_finish(a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Root value at every pair of rows of a (Ua, E, R) and b (Ub, E, R): (Ua * Ub, E, 1)."""
-    a = a * weights[..., 0]  # the output layer's weight per channel (E, R)
-    full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
-    return full.flatten(1).T.unsqueeze(-1)
+def _outer_finish(a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Root value at every pair of rows of a (Ua, E, R) and b (Ub, E, R): (Ua * Ub, E, 1).
+
+    ``weights`` is the (E, R, 1) output layer, or ``None`` when it is fixed to ones.
+    """
+    if weights is not None:  # the output layer's weight per channel (E, R), on the smaller
+        if a.shape[0] <= b.shape[0]:
+            a = a * weights[..., 0]
+        else:
+            b = b * weights[..., 0]
+    if a.is_cuda:  # one batched kernel (launch count matters on the GPU)
+        full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))
+    else:  # member by member on contiguous copies: each member gets a single model's bits
+        full = torch.stack(
+            [a[:, e].contiguous() @ b[:, e].contiguous().T for e in range(a.shape[1])]
+        )
+    return full.flatten(1).T.unsqueeze(-1)  # (E, Ua, Ub) -> (Ua * Ub, E, 1)
 
 
 def _compact(values):

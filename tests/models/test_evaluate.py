@@ -1,0 +1,151 @@
+"""The cost-based index-batch planner: same values as to_dense(), the expected plans, reports."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tnreg import trees
+from tnreg.models import CP, HierarchicalTensorFactorization
+from tnreg.models import evaluate as ev
+from tnreg.models.evaluate import plan_evaluation
+from tnreg.models.gather import plan_indices
+
+F64 = torch.float64
+
+CASES = {
+    # stars (CP): dense halves, sparse batches, many children (greedy)
+    "cp4": dict(tree=trees.star(4), dims=4, widths=5, output="ones"),
+    "cp5_weighted": dict(tree=trees.star(5), dims=3, widths=4),
+    "cp10_greedy": dict(tree=trees.star(10), dims=2, widths=3, output="ones"),
+    # balanced, unbalanced with a 3-child node, caterpillar, size-1 modes
+    "binary4": dict(tree=trees.balanced(4), dims=3, widths=4),
+    "mixed": dict(tree=trees.from_nested(((3, 0, 2), (1, 4))), dims=[2, 3, 4, 2, 3], widths=[2, 5]),
+    "caterpillar5": dict(tree=trees.caterpillar(5), dims=[2, 3, 2, 3, 2], widths=3),
+    "size1": dict(tree=trees.balanced(4), dims=[1, 3, 1, 2], widths=2),
+    "deep": dict(tree=trees.balanced(4), dims=2, widths=3, depth=2),
+}
+
+
+def build(name, **extra):
+    kw = dict(CASES[name])
+    return HierarchicalTensorFactorization(
+        kw.pop("tree"),
+        kw.pop("dims"),
+        kw.pop("widths"),
+        dtype=F64,
+        seed=3,
+        init_std=0.5,
+        **kw,
+        **extra,
+    )
+
+
+def sample(dims, batch, seed):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.stack([torch.randint(0, d, (batch,), generator=gen) for d in dims], 1)
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("batch", [1, 7, 300])
+def test_entries_match_dense(name, batch):
+    model = build(name, ensemble=2)
+    idx = sample(model.dims, batch, seed=batch)
+    dense = model.to_dense().detach()
+    got = model(idx).detach()
+    torch.testing.assert_close(got, dense[(slice(None), *idx.T)], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("exact_limit", [0, 8])
+def test_greedy_and_exact_search_agree_with_the_pairwise_planner(name, exact_limit):
+    model = build(name)
+    idx = sample(model.dims, 200, seed=1)
+    new = plan_evaluation(
+        model.tree, model._schedule, idx, model.dims, model.widths, exact_limit=exact_limit
+    )
+    old = plan_indices(model.tree, model._schedule, idx, model.dims)
+    torch.testing.assert_close(model(new), model(old), rtol=1e-12, atol=1e-14)
+
+
+def test_gradients_match_the_pairwise_planner():
+    model = build("mixed")
+    idx = sample(model.dims, 100, seed=2)
+    grads = []
+    old = plan_indices(model.tree, model._schedule, idx, model.dims)
+    for plan in (model.plan_indices(idx), old):
+        model.zero_grad()
+        model(plan).square().sum().backward()
+        grads.append([p.grad.clone() for p in model.params])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-14)
+
+
+def test_dense_star_splits_into_khatri_rao_halves_and_one_gemm():
+    model = CP(4, 10, rank=1000, seed=0)
+    plan = model.plan_indices(sample(model.dims, 2000, seed=0))
+    assert plan.outer is not None
+    kinds = [m.kind for m in plan.merges[model._root]]
+    assert kinds == ["outer", "outer"]  # 100 x 100 rows, then one matrix product
+    assert "GEMM 100 x 100 rows" in plan.cost_report()
+
+
+def test_order5_star_finishes_with_a_three_two_split():
+    model = CP(5, 10, rank=1000, seed=0)
+    plan = model.plan_indices(sample(model.dims, 10000, seed=0))
+    sizes = sorted(m.rows for m in plan.merges[model._root])
+    assert plan.outer is not None and sizes == [100, 100, 1000]
+
+
+def test_sparse_star_uses_memoized_pairs_not_the_whole_tensor():
+    model = CP(8, 10, rank=50, seed=0)
+    plan = model.plan_indices(sample(model.dims, 2000, seed=0))
+    merges = plan.merges[model._root]
+    assert max(m.rows for m in merges) <= 10_000 and "pairs" in {m.kind for m in merges}
+
+
+def test_many_children_use_the_greedy_search():
+    model = CP(12, 2, rank=3, seed=0, dtype=F64)
+    idx = sample(model.dims, 64, seed=0)
+    plan = model.plan_indices(idx)
+    assert "[greedy]" in plan.cost_report()
+    dense = model.to_dense().detach()
+    torch.testing.assert_close(model(plan).detach(), dense[tuple(idx.T)], rtol=1e-12, atol=0)
+
+
+def test_cost_report_names_every_interior_node():
+    model = build("mixed")
+    plan = model.plan_indices(sample(model.dims, 50, seed=0))
+    report = plan.cost_report()
+    assert report.startswith("IndexPlan: batch 50, estimated cost")
+    for node, _ in model._schedule:
+        assert repr(node) in report
+    old = plan_indices(model.tree, model._schedule, plan.indices, model.dims)
+    assert "balanced pairwise merges" in old.cost_report()
+
+
+def test_outer_merges_respect_the_table_limit(monkeypatch):
+    monkeypatch.setattr(ev, "MAX_TABLE", 1)
+    model = build("cp4")
+    idx = sample(model.dims, 100, seed=0)
+    plan = model.plan_indices(idx)
+    assert all(m.kind == "pairs" for ms in plan.merges.values() for m in ms)
+    assert plan.outer is None
+    dense = model.to_dense().detach()
+    torch.testing.assert_close(model(plan).detach(), dense[tuple(idx.T)], rtol=1e-12, atol=0)
+
+
+def test_empty_batch():
+    model = build("mixed")
+    assert model(torch.zeros(0, 5, dtype=torch.long)).shape == (0,)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", ["cp4", "cp10_greedy", "mixed"])
+def test_cuda_plans_match_cpu(name):
+    model = build(name, ensemble=2)
+    idx = sample(model.dims, 300, seed=5)
+    ref = model(idx).detach()
+    model = model.to("cuda")
+    torch.testing.assert_close(model(idx.cuda()).detach().cpu(), ref, rtol=1e-12, atol=1e-14)

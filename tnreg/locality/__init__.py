@@ -1,0 +1,44 @@
+"""Countering locality in CNNs (Razin, Maman & Cohen 2022, Sec. 5).
+
+Implicit regularization toward low hierarchical rank is, for convolutional networks, a bias toward
+locality: weak interactions between distant patches. This package holds the explicit regularizer
+that counters it (:class:`LocalityRegularizer`), the two tasks that need long-range interactions
+(:func:`pathfinder`, :func:`same_class`), the networks (:func:`resnet18`, :func:`resnet34`,
+:class:`SmallCNN`), a runner and sweep (:func:`run`, :func:`sweep`, ``tnreg locality``), and a
+probe of the separation rank between two patches (:func:`interaction_matrix`, :func:`probe`).
+"""
+
+from tnreg.locality.data import TaskData, load_cifar10
+from tnreg.locality.patches import FixedPatches, Patch, RandomPatches, swap_patch
+from tnreg.locality.pathfinder import pathfinder
+from tnreg.locality.probe import interaction_matrix, locality_profile, probe
+from tnreg.locality.regularizer import LocalityRegularizer, gradient_cosines, locality_penalty
+from tnreg.locality.resnet import resnet18, resnet34
+from tnreg.locality.runner import LocalityConfig, plot_sweep, run, sweep
+from tnreg.locality.same_class import digits, same_class
+from tnreg.locality.small_cnn import SmallCNN
+
+__all__ = [
+    "FixedPatches",
+    "LocalityConfig",
+    "LocalityRegularizer",
+    "Patch",
+    "RandomPatches",
+    "SmallCNN",
+    "TaskData",
+    "digits",
+    "gradient_cosines",
+    "interaction_matrix",
+    "load_cifar10",
+    "locality_penalty",
+    "locality_profile",
+    "pathfinder",
+    "plot_sweep",
+    "probe",
+    "resnet18",
+    "resnet34",
+    "run",
+    "same_class",
+    "swap_patch",
+    "sweep",
+]

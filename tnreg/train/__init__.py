@@ -1,0 +1,45 @@
+"""Training: optimizers, losses, the loop, trackers, run directories and a gradient-flow solver.
+
+- :mod:`tnreg.train.config`: :class:`TrainConfig` / :class:`ModelConfig`, TOML and overrides.
+- :mod:`tnreg.train.optim`: :class:`GroupRMSprop` (DESIGN §6, one scalar per ensemble member)
+  and :func:`make_optimizer` (``gd``, ``sgd``, ``adam``, ``group_rmsprop``).
+- :mod:`tnreg.train.losses`: per-member ``mse`` (default), ``l1``, ``huber``.
+- :mod:`tnreg.train.step`: one CUDA-graph-friendly step; the mini-batch sampler.
+- :mod:`tnreg.train.loop`: :func:`fit` -> :class:`RunResult`.
+- :mod:`tnreg.train.trackers`: what is recorded every ``track_every`` steps.
+- :mod:`tnreg.train.rundir`: run directories (config, metrics, checkpoints, summary).
+- :mod:`tnreg.train.flow`: adaptive Dormand–Prince integration of gradient flow.
+"""
+
+from tnreg.train.config import (
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+    apply_overrides,
+    build_model,
+    load_config,
+)
+from tnreg.train.flow import FlowResult, gradient_flow
+from tnreg.train.loop import RunResult, fit
+from tnreg.train.optim import GroupRMSprop, make_optimizer
+from tnreg.train.rundir import RunDir, read_metrics
+from tnreg.train.trackers import TRACKERS, TrackContext
+
+__all__ = [
+    "TRACKERS",
+    "ConfigError",
+    "FlowResult",
+    "GroupRMSprop",
+    "ModelConfig",
+    "RunDir",
+    "RunResult",
+    "TrackContext",
+    "TrainConfig",
+    "apply_overrides",
+    "build_model",
+    "fit",
+    "gradient_flow",
+    "load_config",
+    "make_optimizer",
+    "read_metrics",
+]
