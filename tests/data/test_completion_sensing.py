@@ -148,4 +148,6 @@ def test_to_cuda_moves_tensors_and_target():
     assert on_gpu.is_cuda and on_gpu.dtype == F64
     np.testing.assert_allclose(on_gpu.cpu().numpy(), target(data.test_indices.cpu()).numpy())
     sensing = sensing_task(random_cp_target(3, 4, 2, seed=0), 20, seed=0).to("cuda")
-    assert torch.allclose(sensing.target.sensing(sensing.train_vectors).cpu(), sensing.train_values)
+    assert torch.allclose(
+        sensing.target.sensing(sensing.train_vectors).cpu(), sensing.train_values.cpu()
+    )

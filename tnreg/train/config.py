@@ -222,6 +222,11 @@ class TrainConfig:
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``; ``"float32"`` or ``"float64"``.
     progress
         Show a tqdm progress bar (only on a terminal).
+    capture
+        On CUDA with full-batch training, capture the whole step (forward, backward, update) once
+        as a CUDA graph and replay it (:class:`tnreg.train.capture.CapturedStep`; falls back to
+        eager steps when capture fails). ``False`` always runs eager steps. Off CUDA it has no
+        effect.
     model, data
         The model (:class:`ModelConfig`) and the data config (a dict for
         :func:`tnreg.data.make_dataset`).
@@ -257,6 +262,7 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "float64"
     progress: bool = True
+    capture: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
     data: dict = field(default_factory=dict)
 
@@ -289,6 +295,8 @@ class TrainConfig:
         _check_choice("dtype", self.dtype, DTYPES)
         if not isinstance(self.progress, bool):
             _fail("progress", "true or false", self.progress)
+        if not isinstance(self.capture, bool):
+            _fail("capture", "true or false", self.capture)
         if not isinstance(self.model, ModelConfig):
             _fail("model", "a ModelConfig (a [model] table)", self.model)
         self.model.validate()

@@ -186,6 +186,13 @@ class _Session:
         self.sampler = BatchSampler(n, bs, seed=config.seed) if bs is not None and bs < n else None
         test_plan = _planned(model, _to(test_inputs, self.device, self.dtype))
         self.train_inputs = _planned(model, self.train_raw)
+        self.captured = None
+        if self.sampler is None and self.device.type == "cuda" and config.capture:
+            from tnreg.train.capture import CapturedStep
+
+            self.captured = CapturedStep(
+                self.model, self.train_inputs, self.train_values, self.optimizer, self.loss_fn
+            )
         self.context = TrackContext(
             step=0, data=data, train_inputs=self.train_inputs, train_values=self.train_values,
             test_inputs=test_plan,
@@ -233,6 +240,8 @@ class _Session:
         self.context.state = _to_device(state["trackers"], self.device)
         self.step, self.patience = int(state["step"]), int(state["patience"])
         self.best_loss, self.elapsed_before = float(state["best_loss"]), float(state["elapsed_s"])
+        if getattr(self, "captured", None) is not None:  # optimizer state tensors were replaced
+            self.captured.reset()
 
     def elapsed(self) -> float:
         return self.elapsed_before + (time.perf_counter() - self.t0 if hasattr(self, "t0") else 0)
@@ -334,7 +343,10 @@ class _Session:
         else:
             rows = self.sampler.next().to(self.device)
             inputs, values = select(self.train_raw, rows), self.train_values.index_select(0, rows)
-        train_step(self.model, inputs, values, self.optimizer, self.loss_fn)
+        if self.captured is not None:
+            self.captured()
+        else:
+            train_step(self.model, inputs, values, self.optimizer, self.loss_fn)
         self.step += 1
         self.phase = "boundary"
         if self.bar is not None:
