@@ -64,7 +64,8 @@ class NetworkModel(base.Factorization):
             raise TypeError(f"network must be a TensorNetwork; got {type(network).__name__}")
         self.network = network
         self.tree = trees.from_digraph(tree)
-        dims = tuple(network.size_dict[n] for n in network.output)
+        all_sizes = network.size_dict  # a copy per access: read it once
+        dims = tuple(all_sizes[n] for n in network.output)
         if network.output != tuple(range(len(dims))):
             raise ValueError(
                 f"open indices must be the modes 0..N-1 in order; got {network.output!r}"
@@ -94,9 +95,10 @@ class NetworkModel(base.Factorization):
 
     def _find_mode_axes(self) -> dict[int, tuple[int, int]]:
         where: dict[int, tuple[int, int]] = {}
+        modes = set(self.network.output)
         for t, idx in enumerate(self.network.inputs):
             for axis, label in enumerate(idx):
-                if label in self.network.output:
+                if label in modes:
                     if label in where:
                         raise ValueError(f"mode {label!r} sits on two tensors; each mode needs one")
                     where[label] = (t, axis)
@@ -212,7 +214,8 @@ class TensorTrain(NetworkModel):
         net = TensorNetwork()
         for n in range(order):
             idx = ([("bond", n - 1)] if n else []) + [n] + ([("bond", n)] if n < order - 1 else [])
-            sizes = {n: dims[n], **{("bond", b): r[b] for b in r}}
+            sizes = {n: dims[n]}
+            sizes.update({("bond", b): r[b] for b in (n - 1, n) if b in r})
             net.add_tensor(("core", n), idx, {i: sizes[i] for i in idx})
         net.set_output(tuple(range(order)))
         super().__init__(net, tree, **kwargs)

@@ -51,7 +51,8 @@ def resolve_widths(tree: nx.DiGraph, widths) -> dict[Node, int]:
             )
         out = {v: widths[v] for v in interior}
     elif isinstance(widths, Sequence) and not isinstance(widths, str):
-        levels = {v: trees.depth(tree, v) for v in interior}
+        every = trees.depths(tree)
+        levels = {v: every[v] for v in interior}
         need = max(levels.values()) + 1
         if len(widths) != need:
             raise ValueError(
