@@ -108,22 +108,23 @@ def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: str) -> torch.Tenso
     return t.to(dtype)
 
 
-def check_finite(named: Mapping[str, torch.Tensor]) -> None:
+def check_finite(named: Mapping[Any, torch.Tensor], describe: Any = str) -> None:
     """Raise naming the first tensor with a NaN or Inf (one fused check, one host sync).
 
-    Keys describe where each tensor sits (``"matrix of node 0"``).
+    ``describe(key)`` says where a tensor sits (``"matrix of node 0"``); it is called only on
+    failure, so the check stays cheap at order 1024.
     """
     if not named:
         return
     flat = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in named.values()])
     if bool(torch.isfinite(flat).all()):
         return
-    for where, t in named.items():
+    for key, t in named.items():
         bad = int((~torch.isfinite(t)).sum())
         if bad:
             raise AnalysisError(
-                f"{where} has {bad} non-finite entries (NaN or Inf); the model diverged or was "
-                f"loaded with bad values; analysis needs finite parameters"
+                f"{describe(key)} has {bad} non-finite entries (NaN or Inf); the model diverged "
+                f"or was loaded with bad values; analysis needs finite parameters"
             )
 
 
@@ -176,7 +177,9 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
                 f"the root has {first.shape[0]}, {first.dtype} on {first.device}"
             )
     _check_columns(tree, matrices, top)
-    check_finite({f"matrix of node {v!r}": matrices[v] for v in schedule(tree).postorder})
+    check_finite(
+        {v: matrices[v] for v in schedule(tree).postorder}, lambda v: f"matrix of node {v!r}"
+    )
     return {v: matrices[v].shape[1] for v in schedule(tree).postorder}
 
 
@@ -226,7 +229,8 @@ def _check_layers(tree: nx.DiGraph, layers: Any) -> dict[Node, list[torch.Tensor
                     f"{tuple(chain[j - 1].shape)}, layer {j} has shape {tuple(a.shape)}"
                 )
     check_finite(
-        {f"layer {j} of node {v!r}": a for v, c in chains.items() for j, a in enumerate(c)}
+        {(v, j): a for v, c in chains.items() for j, a in enumerate(c)},
+        lambda key: f"layer {key[1]} of node {key[0]!r}",
     )
     return chains
 
@@ -299,6 +303,6 @@ def resolve(
 
 def _resolve_network(model: Any, dtype: torch.dtype | None, where: str) -> Resolved:
     tensors = dict(model.tensors())
-    check_finite({f"tensor {k!r}": t for k, t in tensors.items()})
+    check_finite(tensors, lambda k: f"tensor {k!r}")
     cast = {k: _cast(t, dtype, f"tensor {k!r}") for k, t in tensors.items()}
     return Resolved(tree=model.tree, matrices=None, layers=None, model=model, tensors=cast)

@@ -382,7 +382,7 @@ def _check_tensors(network: TensorNetwork, tensors: Any) -> dict[Hashable, torch
                 f"tensor {name!r} must have shape {want} (ensemble axis, then indices "
                 f"{network.tensors[name]!r}); got {tuple(getattr(t, 'shape', ()))}"
             )
-    check_finite({f"tensor {k!r}": t for k, t in arrays.items()})
+    check_finite(arrays, lambda k: f"tensor {k!r}")
     return arrays
 
 
