@@ -6,6 +6,8 @@ The structure layer's table is in ``tests/test_bad_inputs.py``; rows follow the 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -525,7 +527,35 @@ ANALYSIS = [
 ]
 
 
+# --------------------------------------------------------------------------- command line
+# (argument, expected one-line message); every one exits with status 2 and no traceback
+CLI = [
+    (["demo", "--steps", "-5"], r"argument --steps: expected an int >= 0; got -5"),
+    (["demo", "--init-std", "0"], r"argument --init-std: expected a finite number > 0; got 0"),
+    (["demo", "--target-rank", "0"], r"argument --target-rank: expected an int >= 1; got 0"),
+    (["demo", "--lr", "inf"], r"argument --lr: expected a finite number > 0; got inf"),
+    (["demo", "--lr", "nan"], r"argument --lr: expected a finite number > 0; got nan"),
+    (["demo", "--rtol", "2"], r"argument --rtol: expected a finite number in \(0, 1\); got 2"),
+    (["demo", "--order", "1"], r"argument --order: expected an int >= 2; got 1"),
+    (["demo", "--dim", "x"], r"argument --dim: expected an int >= 1; got 'x'"),
+    (["demo", "--seed", "-1"], r"argument --seed: expected an int >= 0; got -1"),
+    (["demo", "--width", "0"], r"argument --width: expected an int >= 1; got 0"),
+]
+
+
 @pytest.mark.parametrize(("call", "error", "match"), [*MODELS, *ANALYSIS])
 def test_bad_input(call, error, match) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize(("argv", "match"), CLI, ids=[" ".join(a) for a, _ in CLI])
+def test_bad_cli_flag(argv, match, capsys) -> None:
+    from tnreg.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    assert re.search(match, err), err

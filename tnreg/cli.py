@@ -13,6 +13,7 @@ node (:mod:`tnreg.experiments.demo`). ``tnreg plot RUN_DIR...`` draws a run's fi
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -168,6 +169,37 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _int_at_least(low: int):
+    """An argparse type: an int >= ``low`` (argparse names the flag and exits with status 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low}; got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low}; got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(below: float = math.inf):
+    """An argparse type: a finite float > 0 (and < ``below`` when given)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+        if not (math.isfinite(value) and 0 < value < below):
+            rng = "> 0" if below == math.inf else f"in (0, {below:g})"
+            raise argparse.ArgumentTypeError(f"expected a finite number {rng}; got {text}")
+        return value
+
+    return parse
+
+
 def _add_demo(sub) -> None:
     demo = sub.add_parser(
         "demo",
@@ -178,19 +210,30 @@ def _add_demo(sub) -> None:
         epilog="examples:\n  tnreg demo\n  tnreg demo --steps 6000 --init-std 0.02 --out runs/demo",
         formatter_class=_Formatter,
     )
-    demo.add_argument("--order", type=int, default=4, help="number of modes")
-    demo.add_argument("--dim", type=int, default=6, help="size of every mode")
-    demo.add_argument("--width", type=int, default=16, help="channels per interior node")
+    demo.add_argument("--order", type=_int_at_least(2), default=4, help="number of modes")
+    demo.add_argument("--dim", type=_int_at_least(1), default=6, help="size of every mode")
     demo.add_argument(
-        "--target-rank", type=int, default=2, help="hierarchical rank of the target at every node"
+        "--width", type=_int_at_least(1), default=16, help="channels per interior node"
     )
-    demo.add_argument("--samples", type=int, default=600, help="observed entries")
-    demo.add_argument("--steps", type=int, default=3000, help="training steps")
-    demo.add_argument("--init-std", type=float, default=0.05, help="init std of the weights")
-    demo.add_argument("--lr", type=float, default=1e-2, help="learning rate (group_rmsprop)")
-    demo.add_argument("--eps", type=float, default=1e-14, help="eps of group_rmsprop")
-    demo.add_argument("--rtol", type=float, default=1e-2, help="rtol of the numerical ranks")
-    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument(
+        "--target-rank",
+        type=_int_at_least(1),
+        default=2,
+        help="hierarchical rank of the target at every node",
+    )
+    demo.add_argument("--samples", type=_int_at_least(1), default=600, help="observed entries")
+    demo.add_argument("--steps", type=_int_at_least(0), default=3000, help="training steps")
+    demo.add_argument(
+        "--init-std", type=_positive_float(), default=0.05, help="init std of the weights"
+    )
+    demo.add_argument(
+        "--lr", type=_positive_float(), default=1e-2, help="learning rate (group_rmsprop)"
+    )
+    demo.add_argument("--eps", type=_positive_float(), default=1e-14, help="eps of group_rmsprop")
+    demo.add_argument(
+        "--rtol", type=_positive_float(1.0), default=1e-2, help="rtol of the numerical ranks"
+    )
+    demo.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed")
     demo.add_argument(
         "--out", metavar="DIR", default=None,
         help="run directory (default: runs/demo-<date-time>)",
