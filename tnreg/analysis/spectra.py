@@ -188,7 +188,8 @@ def scaled_spectra_of(r: Resolved, nodes: Iterable[Node] | None) -> dict[Node, S
     tree = r.tree
     targets = _targets(tree, nodes)
     if not r.is_product_pooling:
-        return {c: _network_scaled(r, c) for c in targets}
+        sweep = _network_sweep(r)
+        return {c: _network_scaled(r, c, sweep) for c in targets}
     w = sweeps(tree, r.matrices)
     index = w.schedule.index
     ks = _spectrum_lengths(w)
@@ -200,15 +201,35 @@ def scaled_spectra_of(r: Resolved, nodes: Iterable[Node] | None) -> dict[Node, S
     return {c: out[index[c]] for c in targets}
 
 
-def _network_scaled(r: Resolved, node: Node) -> ScaledSpectrum:
-    """A dense-core format's node spectrum through the min cut of its network."""
+def _network_scaled(r: Resolved, node: Node, sweep: Any = None) -> ScaledSpectrum:
+    """A dense-core format's node spectrum: dense SVD when small, else the linear-time sweep of
+    a tree tensor network (:mod:`tnreg.analysis.tree_networks`), else the min cut."""
     from tnreg.trees import modes_under
 
+    if sweep is not None:
+        key, n_rows, mode = sweep.keys[node]
+        found = sweep.scaled(key, n_rows, mode)
+        if found is not None:
+            return ScaledSpectrum(*found)
     net = r.model.network
     sigma = _matricization(net, r.tensors, list(modes_under(r.tree, node)), "auto", DENSE_LIMIT)
     top = sigma[..., 0] if sigma.shape[-1] else sigma.new_zeros(sigma.shape[0])
     safe = torch.where(top > 0, top, torch.ones_like(top))
     return ScaledSpectrum(sigma / safe[..., None], torch.log(top))
+
+
+def _network_sweep(r: Resolved) -> Any:
+    """The Gram messages of a large tree tensor network, or None (small or not a tree)."""
+    from tnreg.analysis.tree_networks import TreeNetworkSweep, is_tree_network
+
+    net = r.model.network
+    sizes = net.size_dict  # a copy per access: read it once
+    n_all = math.prod(sizes[i] for i in net.output)
+    if n_all <= AUTO_DENSE or not is_tree_network(net):
+        return None
+    sweep = TreeNetworkSweep(net, r.tensors)
+    sweep.keys = sweep.node_keys(r.tree)
+    return sweep
 
 
 def _spectrum_lengths(w: Sweeps) -> list[int]:
