@@ -31,7 +31,7 @@ import torch
 
 from tnreg.data.checks import DataError, check_count, check_positive, check_seed
 from tnreg.models.base import DEFAULT_MAX_DENSE, check_dense_size, resolve_dims
-from tnreg.models.gather import check_indices
+from tnreg.models.gather import check_indices, check_vectors
 
 __all__ = ["CPTarget", "DenseTarget", "Target", "random_cp_target", "random_full_rank_target"]
 
@@ -92,29 +92,7 @@ class Target:
             return self._dense(max_entries)
 
     def _check_vectors(self, vectors: Any) -> list[torch.Tensor]:
-        if isinstance(vectors, torch.Tensor):
-            if vectors.ndim != 3 or vectors.shape[1] != self.order:
-                raise DataError(
-                    f"sensing vectors as one tensor must have shape (batch, {self.order}, d); "
-                    f"got {tuple(vectors.shape)}"
-                )
-            vectors = list(vectors.unbind(1))
-        vectors = list(vectors)
-        if len(vectors) != self.order:
-            raise DataError(
-                f"expected {self.order} sensing vectors (one (batch, d_n) tensor per mode); "
-                f"got {len(vectors)}"
-            )
-        for n, (x, d) in enumerate(zip(vectors, self.dims)):
-            if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != d:
-                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-                raise DataError(
-                    f"sensing vectors of mode {n} must have shape (batch, {d}); got {got}"
-                )
-        if len({x.shape[0] for x in vectors}) != 1:
-            raise DataError(
-                f"sensing vectors disagree on batch size: {[x.shape[0] for x in vectors]}"
-            )
+        vectors = check_vectors(vectors, self.dims, error=DataError)
         return [x.to(device=self.device, dtype=F64) for x in vectors]
 
     def state(self) -> dict[str, torch.Tensor]:

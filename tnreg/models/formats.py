@@ -26,7 +26,7 @@ from torch import nn
 from tnreg import trees
 from tnreg.contract import ContractionPlan, plan
 from tnreg.models import base
-from tnreg.models.gather import check_indices
+from tnreg.models.gather import check_indices, check_vectors
 from tnreg.network import TensorNetwork
 from tnreg.typing import Node
 
@@ -153,15 +153,7 @@ class NetworkModel(base.Factorization):
 
     def forward_sensing(self, vectors: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
         """<W, x_0 ⊗ ... ⊗ x_{N-1}>: one (B, d_n) tensor per mode, or (B, N, d)."""
-        xs = list(vectors.unbind(1)) if isinstance(vectors, torch.Tensor) else list(vectors)
-        if len(xs) != self.order or any(
-            x.ndim != 2 or x.shape[1] != d or x.shape[0] != xs[0].shape[0]
-            for x, d in zip(xs, self.dims)
-        ):
-            raise ValueError(
-                f"expected {self.order} sensing vectors of shapes (batch, d_n) with d = "
-                f"{self.dims}; got {[tuple(x.shape) for x in xs]}"
-            )
+        xs = check_vectors(vectors, self.dims, like=self.params[0])
         return self._finish(self._plan("sensing", xs[0].shape[0])(*self.params, *xs))
 
     def to_dense(self, *, max_entries: int = base.DEFAULT_MAX_DENSE) -> torch.Tensor:

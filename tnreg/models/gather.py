@@ -137,6 +137,50 @@ def check_indices(indices: object, dims: tuple[int, ...]) -> torch.Tensor:
     return indices.long()
 
 
+def check_vectors(
+    vectors: object,
+    dims: tuple[int, ...],
+    *,
+    error: type[Exception] = ValueError,
+    like: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
+    """Validate rank-one sensing vectors: one (B, d_n) tensor per mode, or one (B, N, d) tensor.
+
+    Shape problems raise ``error``; with ``like`` (a model's parameter or buffer), a dtype or
+    device other than its raises ``TypeError``. Returns the list of per-mode tensors.
+    """
+    order = len(dims)
+    if isinstance(vectors, torch.Tensor):
+        if vectors.ndim != 3 or vectors.shape[1] != order:
+            raise error(
+                f"sensing vectors as one tensor must have shape (batch, {order}, d); "
+                f"got {tuple(vectors.shape)}"
+            )
+        vectors = list(vectors.unbind(1))
+    if isinstance(vectors, (str, bytes)) or not hasattr(vectors, "__iter__"):
+        raise error(
+            f"expected {order} sensing vectors (one per mode); got {type(vectors).__name__}"
+        )
+    vectors = list(vectors)
+    if len(vectors) != order:
+        raise error(f"expected {order} sensing vectors (one per mode); got {len(vectors)}")
+    for n, (x, d) in enumerate(zip(vectors, dims)):
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != d:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise error(
+                f"sensing vectors of mode {n} must have shape (batch, {d}); got {got} "
+                f"(expected {order} sensing vectors of shapes (batch, d_n), d = {dims})"
+            )
+        if like is not None and (x.dtype != like.dtype or x.device != like.device):
+            raise TypeError(
+                f"sensing vectors of mode {n} are {x.dtype} on {x.device}; the model is "
+                f"{like.dtype} on {like.device}"
+            )
+    if len({x.shape[0] for x in vectors}) != 1:
+        raise error(f"sensing vectors disagree on batch size: {[x.shape[0] for x in vectors]}")
+    return vectors
+
+
 def plan_indices(
     tree: nx.DiGraph,
     schedule: list[tuple[Node, list[Node]]],

@@ -28,7 +28,7 @@ from tnreg import trees
 from tnreg.components import local_vectors
 from tnreg.models import base
 from tnreg.models.evaluate import plan_evaluation
-from tnreg.models.gather import IndexPlan, check_indices
+from tnreg.models.gather import IndexPlan, check_indices, check_vectors
 from tnreg.typing import Node
 
 __all__ = ["CP", "HierarchicalTensorFactorization", "deep_matrix_factorization"]
@@ -313,7 +313,7 @@ class HierarchicalTensorFactorization(base.Factorization):
         ``vectors`` is one (B, d_n) tensor per mode, or a (B, N, d) tensor when all modes have
         size d. Returns shape (B,), or (E, B) for an ensemble.
         """
-        xs = self._check_vectors(vectors)
+        xs = check_vectors(vectors, self.dims, like=self._ones)
         mats = self.matrices()
         leaf_values = {
             v: torch.einsum("bd,edr->ber", xs[self.tree.nodes[v]["mode"]], mats[v])
@@ -353,37 +353,6 @@ class HierarchicalTensorFactorization(base.Factorization):
             else:
                 values[node] = _channel_matmul(pooled, mats[node])
         return values[self._root]
-
-    def _check_vectors(self, vectors) -> list[torch.Tensor]:
-        if isinstance(vectors, torch.Tensor):
-            if vectors.ndim != 3 or vectors.shape[1] != self.order:
-                raise ValueError(
-                    f"sensing vectors as one tensor must have shape (batch, {self.order}, d); "
-                    f"got {tuple(vectors.shape)}"
-                )
-            vectors = list(vectors.unbind(1))
-        vectors = list(vectors)
-        if len(vectors) != self.order:
-            raise ValueError(
-                f"expected {self.order} sensing vectors (one per mode); got {len(vectors)}"
-            )
-        ref = self._ones
-        for n, (x, d) in enumerate(zip(vectors, self.dims)):
-            if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != d:
-                shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-                raise ValueError(
-                    f"sensing vectors of mode {n} must have shape (batch, {d}); got {shape}"
-                )
-            if x.dtype != ref.dtype or x.device != ref.device:
-                raise TypeError(
-                    f"sensing vectors of mode {n} are {x.dtype} on {x.device}; the model is "
-                    f"{ref.dtype} on {ref.device}"
-                )
-        if len({x.shape[0] for x in vectors}) != 1:
-            raise ValueError(
-                f"sensing vectors disagree on batch size: {[x.shape[0] for x in vectors]}"
-            )
-        return vectors
 
     def to_dense(self, *, max_entries: int = base.DEFAULT_MAX_DENSE) -> torch.Tensor:
         """The whole end tensor, shape dims (or (E, *dims)); refuses above ``max_entries``."""
