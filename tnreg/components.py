@@ -33,7 +33,14 @@ import torch
 from tnreg.trees import postorder
 from tnreg.typing import Node
 
-__all__ = ["Layers", "as_layers", "local_norms", "local_squared_norms", "local_vectors"]
+__all__ = [
+    "Layers",
+    "as_layers",
+    "local_norms",
+    "local_squared_norms",
+    "local_vectors",
+    "node_products",
+]
 
 Layers = Mapping[Node, torch.Tensor | Sequence[torch.Tensor]]
 
@@ -41,6 +48,24 @@ Layers = Mapping[Node, torch.Tensor | Sequence[torch.Tensor]]
 def as_layers(layers: Layers) -> dict[Node, list[torch.Tensor]]:
     """Every value as a list of matrices (a bare tensor is a depth-1 node)."""
     return {v: [m] if isinstance(m, torch.Tensor) else list(m) for v, m in layers.items()}
+
+
+def node_products(layers: Layers) -> dict[Node, torch.Tensor]:
+    """The node matrices ``M_v = A_1 @ ... @ A_L`` of every node given in ``layers``.
+
+    Examples
+    --------
+    >>> node_products({0: [torch.ones(1, 2, 3), torch.ones(1, 3, 1)]})[0]
+    tensor([[[3.],
+             [3.]]])
+    """
+    out: dict[Node, torch.Tensor] = {}
+    for v, chain in as_layers(layers).items():
+        m = chain[0]
+        for nxt in chain[1:]:
+            m = m @ nxt
+        out[v] = m
+    return out
 
 
 def local_vectors(tree: nx.DiGraph, layers: Layers) -> dict[Node, list[torch.Tensor]]:

@@ -14,7 +14,13 @@ from typing import Any
 import torch
 
 from tnreg import gramians as _algebra
-from tnreg.analysis.resolve import AnalysisError, Resolved, resolve, validate_matrices
+from tnreg.analysis.resolve import (
+    AnalysisError,
+    Resolved,
+    require_product_pooling,
+    resolve,
+    validate_matrices,
+)
 from tnreg.gramians import Gramians, Scaled
 from tnreg.typing import Node
 
@@ -34,14 +40,11 @@ _DEFAULT = torch.float64
 
 
 def _product_pooling(source: Any, matrices: Any, dtype: Any, where: str) -> Resolved:
-    r = resolve(source, matrices, dtype=dtype, where=where)
-    if not r.is_product_pooling:
-        raise AnalysisError(
-            f"{where} needs a product-pooling model (CP, HTF and deep variants) or (tree, "
-            f"matrices); {type(r.model).__name__} has dense cores: use "
-            f"tnreg.analysis.matricization_spectrum"
-        )
-    return r
+    return require_product_pooling(
+        resolve(source, matrices, dtype=dtype, where=where),
+        f"{where} needs a product-pooling model's node matrices (CP, HTF, deep variants)",
+        "use tnreg.analysis.matricization_spectrum",
+    )
 
 
 def gramians(

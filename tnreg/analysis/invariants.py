@@ -37,7 +37,7 @@ import torch
 
 from tnreg import components
 from tnreg.analysis.norms import star_root
-from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
+from tnreg.analysis.resolve import Resolved, require_product_pooling, resolve
 from tnreg.typing import Node
 
 __all__ = [
@@ -86,13 +86,11 @@ def local_squared_norms(
 
 
 def _product_pooling_layers(source: Any, layers: Any, dtype: Any, where: str) -> Resolved:
-    r = resolve_layers(source, layers, dtype=dtype)
-    if not r.is_product_pooling:
-        raise AnalysisError(
-            f"{where} reads local components, which {type(r.model).__name__} (dense cores) does "
-            f"not have; invariants() gives its bond invariants"
-        )
-    return r
+    return require_product_pooling(
+        resolve_layers(source, layers, dtype=dtype),
+        f"{where} reads local components",
+        "invariants() gives its bond invariants",
+    )
 
 
 def cp_squared_norms(

@@ -31,7 +31,7 @@ import networkx as nx
 import torch
 
 from tnreg.analysis.ranks import numerical_rank
-from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
+from tnreg.analysis.resolve import AnalysisError, Resolved, require_product_pooling, resolve
 from tnreg.components import local_norms
 from tnreg.trees import children, is_leaf, postorder, root
 from tnreg.typing import Node
@@ -59,14 +59,12 @@ def star_root(tree: nx.DiGraph, caller: str, instead: str) -> Node:
 
 def product_pooling(source: Any, matrices: Any, dtype: Any, where: str) -> Resolved:
     """Resolve ``source`` and require node matrices (CP, HTF, deep variants)."""
-    r = resolve(source, matrices, dtype=dtype, where=where)
-    if not r.is_product_pooling:
-        raise AnalysisError(
-            f"{where} reads local components, which {type(r.model).__name__} (dense cores) does "
-            f"not have; use a product-pooling model (CP, HierarchicalTensorFactorization) or "
-            f"node_spectra / rank_report, which accept every model"
-        )
-    return r
+    return require_product_pooling(
+        resolve(source, matrices, dtype=dtype, where=where),
+        f"{where} reads local components",
+        "use a product-pooling model (CP, HierarchicalTensorFactorization) or node_spectra / "
+        "rank_report, which accept every model",
+    )
 
 
 def _norm(m: torch.Tensor, dim: int) -> torch.Tensor:

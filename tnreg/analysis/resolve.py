@@ -28,7 +28,7 @@ from typing import Any
 import networkx as nx
 import torch
 
-from tnreg.components import as_layers
+from tnreg.components import as_layers, node_products
 from tnreg.schedule import schedule
 from tnreg.trees import root
 from tnreg.typing import Node
@@ -38,6 +38,7 @@ __all__ = [
     "Resolved",
     "check_dtype",
     "check_finite",
+    "require_product_pooling",
     "resolve",
     "validate_matrices",
 ]
@@ -237,12 +238,7 @@ def _check_layers(tree: nx.DiGraph, layers: Any) -> dict[Node, list[torch.Tensor
 
 def _layers_to_matrices(tree: nx.DiGraph, chains: dict[Node, list[torch.Tensor]]) -> dict:
     """Node matrices from layers; a missing root becomes the fixed ones output."""
-    out = {}
-    for v, chain in chains.items():
-        m = chain[0]
-        for nxt in chain[1:]:
-            m = m @ nxt
-        out[v] = m
+    out = node_products(chains)
     top = root(tree)
     if top not in out:
         kids = list(tree.successors(top))
@@ -299,6 +295,15 @@ def resolve(
     validate_matrices(tree, matrices)
     mats = {v: _cast(matrices[v], dtype, f"matrix of node {v!r}") for v in schedule(tree).postorder}
     return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
+
+
+def require_product_pooling(r: Resolved, what: str, instead: str) -> Resolved:
+    """Return ``r`` if it has node matrices; else raise: ``what``, which the model lacks."""
+    if not r.is_product_pooling:
+        raise AnalysisError(
+            f"{what}, which {type(r.model).__name__} (dense cores) does not have; {instead}"
+        )
+    return r
 
 
 def _resolve_network(model: Any, dtype: torch.dtype | None, where: str) -> Resolved:

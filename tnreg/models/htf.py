@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from tnreg import trees
-from tnreg.components import local_vectors
+from tnreg.components import local_vectors, node_products
 from tnreg.models import base
 from tnreg.models.evaluate import plan_evaluation
 from tnreg.models.gather import IndexPlan, check_indices, check_vectors
@@ -256,12 +256,7 @@ class HierarchicalTensorFactorization(base.Factorization):
 
     def matrices(self) -> dict[Node, torch.Tensor]:
         """The node matrices M_v, (E, rows, cols) each, in postorder (root last)."""
-        out = {}
-        for v, mats in self.layers().items():
-            m = mats[0]
-            for nxt in mats[1:]:
-                m = m @ nxt
-            out[v] = m
+        out = node_products(self.layers())
         if self.output == "ones":
             out[self._root] = self._ones
         return out

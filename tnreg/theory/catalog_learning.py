@@ -16,7 +16,7 @@ import math
 import torch
 
 from tnreg import trees
-from tnreg.components import local_norms
+from tnreg.components import local_norms, node_products
 from tnreg.models import CP, HierarchicalTensorFactorization, deep_matrix_factorization
 from tnreg.theory.claims import Measurement, register
 from tnreg.theory.quantities import measured_rates, projected_gradients
@@ -317,23 +317,13 @@ def razin_cohen_2x2(quick: bool) -> Measurement:
     return Measurement(0.0, worst, ok, "; ".join(parts) + " (measured: erank − 1)")
 
 
-def _node_products(layers) -> dict:
-    out = {}
-    for v, chain in layers.items():
-        m = chain[0]
-        for nxt in chain[1:]:
-            m = m @ nxt
-        out[v] = m
-    return out
-
-
 def _deep_cp_record(model, idx, values) -> tuple[float, float, float]:
     """(σ, dσ/dt, γ) of the largest CP component W_r = ⊗_n M_n[:, r] (node matrices)."""
     tree, root = model.tree, trees.root(model.tree)
-    sigma = local_norms(tree, _node_products(model.layers()))[root][0].detach()
+    sigma = local_norms(tree, node_products(model.layers()))[root][0].detach()
     r = int(sigma.argmax())
     rate = measured_rates(
-        model, idx, values, quantity=lambda layers: local_norms(tree, _node_products(layers))
+        model, idx, values, quantity=lambda layers: local_norms(tree, node_products(layers))
     )[root][0, r]
     inner = projected_gradients(model, idx, values)[root][0, r]  # <-∇L, W_r> / σ_local
     inner = inner * local_norms(tree, model.layers())[root][0, r].detach()
