@@ -49,6 +49,7 @@ __all__ = [
     "gramians",
     "inner_gramians",
     "log_frobenius_norm",
+    "normalize",
     "outer_gramians",
     "sandwich",
     "sandwich_many",
@@ -99,7 +100,7 @@ class Gramians:
 # --------------------------------------------------------------------------- scaled algebra
 
 
-def _normalize(matrix: torch.Tensor, log_scale: torch.Tensor) -> Scaled:
+def normalize(matrix: torch.Tensor, log_scale: torch.Tensor) -> Scaled:
     """Divide by the largest diagonal entry (a detached constant), moving it to the log scale.
 
     Works on any leading batch shape: ``matrix`` (..., R, R) with ``log_scale`` (...).
@@ -113,7 +114,7 @@ def _hadamard(a: Scaled | None, b: Scaled | None) -> Scaled | None:
     """Hadamard product of two scaled matrices; ``None`` is the all-ones identity."""
     if a is None or b is None:
         return b if a is None else a
-    return _normalize(a.matrix * b.matrix, a.log_scale + b.log_scale)
+    return normalize(a.matrix * b.matrix, a.log_scale + b.log_scale)
 
 
 def sandwich(m: torch.Tensor, inner: Scaled, *, transpose: bool) -> Scaled:
@@ -122,7 +123,7 @@ def sandwich(m: torch.Tensor, inner: Scaled, *, transpose: bool) -> Scaled:
         out = m.mT @ inner.matrix @ m
     else:
         out = m @ inner.matrix @ m.mT
-    return _normalize((out + out.mT) / 2, inner.log_scale)
+    return normalize((out + out.mT) / 2, inner.log_scale)
 
 
 # --------------------------------------------------------------------------- level batching
@@ -263,7 +264,7 @@ def _inner_sweep(w: Sweeps) -> None:
     for group in group_by(s.heights_at[0], shapes.__getitem__):
         m = _stack_mats(mats, group)
         zero = m.new_zeros(len(group), members)
-        w.projected.put(group, _normalize(m.mT @ m, zero))
+        w.projected.put(group, normalize(m.mT @ m, zero))
     for level in s.heights_at[1:]:
         key = lambda p: (p == top, len(s.children_at[p]), shapes[p])  # noqa: E731
         for group in group_by(level, key):
@@ -281,7 +282,7 @@ def _outer_sweep(w: Sweeps) -> None:
     s, mats, shapes = w.schedule, w.mats, w.shapes
     top = len(mats) - 1
     m = mats[top][None]
-    w.outer.put([top], _normalize(m @ m.mT, m.new_zeros(1, m.shape[1])))
+    w.outer.put([top], normalize(m @ m.mT, m.new_zeros(1, m.shape[1])))
     for level in s.depths_at:
         interior = [p for p in level if s.children_at[p]]
         key = lambda p: (len(s.children_at[p]), shapes[s.children_at[p][0]][-1])  # noqa: E731

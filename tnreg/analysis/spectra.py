@@ -38,7 +38,7 @@ import torch
 from tnreg.analysis.resolve import AnalysisError, Resolved, check_dtype, check_finite, resolve
 from tnreg.contract import contract
 from tnreg.einsum import to_equation
-from tnreg.gramians import Scaled, Sweeps, group_by, sandwich, sweeps
+from tnreg.gramians import Sweeps, group_by, normalize, sandwich, sweeps
 from tnreg.network import TensorNetwork
 from tnreg.schedule import schedule
 from tnreg.typing import Index, Node
@@ -555,15 +555,9 @@ def _gram_spectrum(
     cols = {j for j in network.output if j not in rows}
     g_a = _gram(network, arrays, side_a, set(rows), order)
     g_b = _gram(network, arrays, side_b, cols, order)
-    a, b = _normalize(g_a), _normalize(g_b)
+    a, b = normalize(g_a, g_a.new_zeros(g_a.shape[0])), normalize(g_b, g_b.new_zeros(g_b.shape[0]))
     sq = _pair_eigvals(a.matrix, b.matrix)[..., :k]
     return sq.sqrt() * torch.exp(0.5 * (a.log_scale + b.log_scale))[..., None]
-
-
-def _normalize(g: torch.Tensor) -> Scaled:
-    top = torch.diagonal(g, dim1=-2, dim2=-1).amax(dim=-1).detach()
-    safe = torch.where(top > 0, top, torch.ones_like(top))
-    return Scaled(g / safe[:, None, None], torch.log(safe))
 
 
 def _dense(network: TensorNetwork, arrays: Mapping, rows: list, max_entries: int) -> torch.Tensor:

@@ -32,6 +32,7 @@ import torch
 
 from tnreg.contract import contract
 from tnreg.einsum import to_equation
+from tnreg.gramians import normalize
 
 __all__ = ["TreeNetworkSweep", "is_tree_network"]
 
@@ -104,6 +105,7 @@ class TreeNetworkSweep:
         self.messages: dict[tuple[Hashable, Hashable], tuple[torch.Tensor, torch.Tensor]] = {}
         self._n_all = math.prod(self.sizes[i] for i in network.output)
         self._mode_tensor = {i: n for n, idx in self.indices.items() for i in idx if i in modes}
+        self._order, self._parent = self._rooted()
         self._sweep()
         self._fingerprints = self._side_fingerprints()
 
@@ -134,23 +136,24 @@ class TreeNetworkSweep:
         out = (_E, (keep, "k"), (keep, "b"))
         eq, _ = to_equation(terms, out)
         g = contract(eq, *ops)
-        g = (g + g.mT) / 2
-        top = torch.diagonal(g, dim1=-2, dim2=-1).amax(-1).detach()
-        safe = torch.where((top > 0) & torch.isfinite(top), top, torch.ones_like(top))
-        return g / safe[:, None, None], log + torch.log(safe)
+        return normalize((g + g.mT) / 2, log)
 
-    def _sweep(self) -> None:
-        names = list(self.indices)
-        root = names[0]
-        order, parent = [root], {root: (None, None)}
-        for name in order:  # breadth-first: parents before children, no recursion
+    def _rooted(self) -> tuple[list[Hashable], dict[Hashable, tuple[Hashable, Hashable] | None]]:
+        """Tensors breadth-first (parents first) and each one's (bond, parent) or None."""
+        root = next(iter(self.indices))
+        order, parent = [root], {root: None}
+        for name in order:  # no recursion: any order
             for bond, other in self.neighbors[name]:
                 if other not in parent:
                     parent[other] = (bond, name)
                     order.append(other)
+        return order, parent
+
+    def _sweep(self) -> None:
+        order, parent = self._order, self._parent
         for name in reversed(order):  # upward: message from name's side over its parent bond
-            bond, _ = parent[name]
-            if bond is not None:
+            if parent[name] is not None:
+                bond = parent[name][0]
                 self.messages[(name, bond)] = self._gram(name, bond, bond)
         for name in order:  # downward: from name's side over each child bond
             for bond, other in self.neighbors[name]:
@@ -165,13 +168,7 @@ class TreeNetworkSweep:
         code = {m: rng.getrandbits(61) for m in self.network.output}
         own = {n: [i for i in idx if i in code] for n, idx in self.indices.items()}
         total = (len(code), sum(code.values()) % (1 << 61))
-        names = list(self.indices)
-        order, parent = [names[0]], {names[0]: None}
-        for name in order:
-            for bond, other in self.neighbors[name]:
-                if other not in parent:
-                    parent[other] = (bond, name)
-                    order.append(other)
+        order, parent = self._order, self._parent
         below: dict[Hashable, tuple[int, int]] = {}
         out: dict[tuple[int, int], tuple[Hashable, Hashable]] = {}
         for name in reversed(order):
