@@ -81,7 +81,39 @@ def float32_accuracy() -> None:
     print()
 
 
+def tree_network_spectra() -> None:
+    print("## TensorTrain node spectra: Gram-message sweep against the min-cut route\n")
+    print("d=2, ranks 2, float64; min-cut = one max-flow + one Gram network per node\n")
+    print("| order | nodes | sweep s | min-cut s | ratio |")
+    print("|---|---|---|---|---|")
+    from tnreg.analysis.spectra import _matricization
+    from tnreg.analysis.tree_networks import TreeNetworkSweep
+    from tnreg.models import TensorTrain
+
+    for order in (100, 1000, 4000):
+        tt = TensorTrain(order, 2, 2, seed=0, init_std=1.0, dtype=torch.float64)
+        ts = {k: v.detach() for k, v in tt.tensors().items()}
+        sets = trees.node_mode_sets(tt.tree)
+
+        def sweep(tt=tt, ts=ts):
+            s = TreeNetworkSweep(tt.network, ts)
+            keys = s.node_keys(tt.tree)
+            return [s.scaled(*keys[v]) for v in sets]
+
+        def min_cut(tt=tt, ts=ts, sets=sets):
+            return [_matricization(tt.network, ts, list(m), "gram", 0) for m in sets.values()]
+
+        t_sweep = _median(sweep, 1 if order > 100 else 3)
+        if order > 100:  # the min-cut route is quadratic: minutes already at order 100
+            print(f"| {order} | {len(sets)} | {t_sweep:.2f} | not run | – |")
+            continue
+        t_cut = _median(min_cut, 1)
+        print(f"| {order} | {len(sets)} | {t_sweep:.2f} | {t_cut:.2f} | {t_cut / t_sweep:.0f}x |")
+    print()
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
     report_vs_spectra()
     float32_accuracy()
+    tree_network_spectra()
