@@ -95,7 +95,7 @@ def tree_network_spectra() -> None:
         ts = {k: v.detach() for k, v in tt.tensors().items()}
         sets = trees.node_mode_sets(tt.tree)
 
-        def sweep(tt=tt, ts=ts):
+        def sweep(tt=tt, ts=ts, sets=sets):
             s = TreeNetworkSweep(tt.network, ts)
             keys = s.node_keys(tt.tree)
             return [s.scaled(*keys[v]) for v in sets]
