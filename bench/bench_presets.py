@@ -8,8 +8,7 @@ into a temporary folder, in this process, in float64 as the presets say.
 
 Run ``python bench/bench_presets.py [NAME ...] [--device cpu|cuda] [--full]`` (or
 ``python bench/run.py bench_presets.py`` for every quick preset on the CPU); prints markdown.
-``htf-incremental-paper`` (nothing rises by design) and ``rank-complexity`` (not validated yet,
-and ~0.5 s per step at order 64 on a CPU) are left out unless named.
+``htf-incremental-paper`` (nothing rises by design) is left out unless named.
 Times depend on the machine's load: on a shared machine, say so when you record them.
 """
 
@@ -26,7 +25,7 @@ import torch
 
 from tnreg.experiments import PRESETS, reproduce
 
-SLOW = ("htf-incremental-paper", "rank-complexity")  # nothing rises / not validated yet
+SLOW = ("htf-incremental-paper",)  # nothing rises by design
 DEFAULT = [name for name in PRESETS if name not in SLOW]
 
 

@@ -82,6 +82,12 @@ MODELS = [
         r"init_std must be a finite number > 0 \(member 1\); got inf",
     ),
     row(
+        "models/init-mean-inf",
+        lambda: _htf(init_mean=float("inf")),
+        ValueError,
+        r"init_mean must be a finite number; got inf",
+    ),
+    row(
         "models/init-std-wrong-count",
         lambda: _cp(ensemble=2, init_std=[0.1]),
         ValueError,

@@ -111,3 +111,10 @@ def test_network_model_rejects_mode_on_two_tensors():
     net2.set_output((0, 1))
     with pytest.raises(ValueError, match="mode 0 sits on two tensors"):
         NetworkModel(net2, trees.star(2))
+
+
+def test_init_mean_shifts_the_format_tensors():
+    plain = TensorTrain(4, 2, 2, seed=0, dtype=F64)
+    shifted = TensorTrain(4, 2, 2, seed=0, dtype=F64, init_mean=0.25)
+    for p, q in zip(plain.params, shifted.params):
+        assert torch.allclose(q - p, torch.full_like(p, 0.25), atol=1e-15)

@@ -404,3 +404,16 @@ def test_rescale_at_high_order_stays_finite():
     from tnreg.analysis.gramians import log_frobenius_norm
 
     assert abs(float(log_frobenius_norm(model.tree, model.matrices()).detach())) < 1e-8
+
+
+def test_init_mean_shifts_every_entry_and_keeps_the_draw():
+    """init_mean adds the same constant to the same Gaussian draw, per member."""
+    kw = {"seed": 3, "init_std": 1e-3, "dtype": torch.float64, "ensemble": 2}
+    plain = CP(64, 2, 4, **kw)
+    shifted = CP(64, 2, 4, init_mean=[1.0, -0.5], **kw)
+    for p, q in zip(plain.params, shifted.params):
+        assert torch.allclose(q[0] - p[0], torch.full_like(p[0], 1.0), atol=1e-15)
+        assert torch.allclose(q[1] - p[1], torch.full_like(p[1], -0.5), atol=1e-15)
+    # an order-64 CP near ones: every component's product is about 1, the output about R
+    out = shifted.forward(torch.zeros(3, 64, dtype=torch.long))[0]
+    assert torch.allclose(out, torch.full_like(out, 4.0), rtol=0.05)

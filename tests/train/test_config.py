@@ -97,6 +97,8 @@ def test_json_round_trip(tmp_path):
         ("model.depth=0", r"'model.depth': expected an int >= 1"),
         ("model.output=sum", r"'model.output': unknown value 'sum'"),
         ("model.init_std=0", r"'model.init_std': expected a number > 0 or a list"),
+        ("model.init_mean=nan", r"'model.init_mean': expected a finite number; got nan"),
+        ("max_weight=0", r"'max_weight': expected a number > 0 or none; got 0"),
         ("model.seed=x", r"'model.seed': expected an int >= 0; got 'x'"),
         ("model.ensemble=0", r"'model.ensemble': expected an int >= 1 or none"),
     ],

@@ -134,3 +134,18 @@ def test_group_rmsprop_needs_one_ensemble_size():
 def test_make_optimizer_rejects_unknown_names():
     with pytest.raises(ValueError, match=r"unknown optimizer 'rmsprop'; valid options"):
         make_optimizer("rmsprop", [torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd", "adam", "group_rmsprop"])
+def test_max_weight_clamps_every_entry_after_each_step(name):
+    p = torch.nn.Parameter(torch.tensor([[0.5, -0.5, 1.0]], dtype=torch.float64))
+    opt = make_optimizer(name, [p], lr=10.0, max_weight=1.02)
+    p.grad = torch.tensor([[-1.0, 1.0, 0.0]], dtype=torch.float64)  # pushes outward by >= 1
+    opt.step()
+    assert p.detach().tolist()[0][:2] == [1.02, -1.02]
+    assert p.detach()[0, 2] <= 1.02
+
+
+def test_max_weight_must_be_positive():
+    with pytest.raises(ValueError, match=r"max_weight must be a number > 0 or None; got 0"):
+        make_optimizer("gd", [torch.nn.Parameter(torch.zeros(1))], lr=1.0, max_weight=0)

@@ -163,13 +163,19 @@ def mse_per_member(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return (prediction - target).square().mean(-1)
 
 
-def gaussian_parameters(shapes, stds, seeds, *, dtype, device) -> list[torch.nn.Parameter]:
-    """Member k's matrices are drawn in order from its own generator, then stacked."""
+def gaussian_parameters(
+    shapes, stds, seeds, *, dtype, device, means=None
+) -> list[torch.nn.Parameter]:
+    """Member k's matrices are drawn in order from its own generator, then stacked.
+
+    Entries are ``mean + std * N(0, 1)`` (``means``: one per member, default zeros).
+    """
+    means = [0.0] * len(stds) if means is None else means
     per_member = []
-    for std, seed in zip(stds, seeds):
+    for std, mean, seed in zip(stds, means, seeds):
         gen = None if seed is None else torch.Generator().manual_seed(seed)
         per_member.append(
-            [torch.randn(s, generator=gen, dtype=torch.float64) * std for s in shapes]
+            [torch.randn(s, generator=gen, dtype=torch.float64) * std + mean for s in shapes]
         )
     return [
         torch.nn.Parameter(torch.stack([m[i] for m in per_member]).to(dtype=dtype, device=device))
@@ -257,15 +263,17 @@ class Factorization(torch.nn.Module):
         seed: Any,
         dtype: Any,
         device: Any,
-    ) -> tuple[list[float], list[int | None]]:
-        """Validate the shared arguments; returns the members' init stds and seeds."""
+        init_mean: Any = 0.0,
+    ) -> tuple[list[float], list[float], list[int | None]]:
+        """Validate the shared arguments; returns the members' init stds, means and seeds."""
         self.dims = resolve_dims(dims, order)
         self.ensemble = check_ensemble(ensemble)
         self.members = 1 if self.ensemble is None else self.ensemble
         self._dtype = check_dtype(dtype)
         self._device = check_device(device)
         stds = member_values(init_std, self.members, "init_std")
-        return stds, member_seeds(seed, self.members)
+        means = member_values(init_mean, self.members, "init_mean", positive=False)
+        return stds, means, member_seeds(seed, self.members)
 
     @property
     def order(self) -> int:

@@ -44,7 +44,7 @@ class NetworkModel(base.Factorization):
         Open indices must be the modes ``0..N-1``, each on exactly one tensor.
     tree
         The mode tree that analysis reads (for display and node-wise reports).
-    ensemble, init_std, seed, dtype, device
+    ensemble, init_std, init_mean, seed, dtype, device
         As for :class:`~tnreg.models.HierarchicalTensorFactorization`.
     """
 
@@ -55,6 +55,7 @@ class NetworkModel(base.Factorization):
         *,
         ensemble: int | None = None,
         init_std: float | Sequence[float] = 1e-2,
+        init_mean: float | Sequence[float] = 0.0,
         seed: int | Sequence[int] | None = None,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
@@ -75,11 +76,12 @@ class NetworkModel(base.Factorization):
                 f"the tree has order {trees.order(self.tree)} but the network has {len(dims)} "
                 f"open modes; pass a mode tree over the modes 0..{len(dims) - 1}"
             )
-        stds, seeds = self._setup(
+        stds, means, seeds = self._setup(
             len(dims),
             dims,
             ensemble=ensemble,
             init_std=init_std,
+            init_mean=init_mean,
             seed=seed,
             dtype=dtype,
             device=device,
@@ -88,7 +90,7 @@ class NetworkModel(base.Factorization):
         self._mode_axis = self._find_mode_axes()
         self.params = nn.ParameterList(
             base.gaussian_parameters(
-                network.shapes(), stds, seeds, dtype=self._dtype, device=self._device
+                network.shapes(), stds, seeds, means=means, dtype=self._dtype, device=self._device
             )
         )
         self._plans: dict[tuple[str, int], ContractionPlan] = {}

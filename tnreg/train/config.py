@@ -144,8 +144,9 @@ class ModelConfig:
     output
         ``"trainable"`` or ``"ones"`` (the root output layer); ``None`` picks ``"ones"`` for CP
         (Razin et al. 2021) and ``"trainable"`` otherwise.
-    init_std, seed, ensemble
-        Gaussian init std (one value or one per member), seed of member 0, number of members
+    init_std, init_mean, seed, ensemble
+        Gaussian init std (one value or one per member) and mean (default 0; ``1`` puts high-order
+        CP factors near one, as for the image tensors), seed of member 0, number of members
         (``None``: a single model).
     """
 
@@ -157,6 +158,7 @@ class ModelConfig:
     depth: int = 1
     output: str | None = None
     init_std: float | list[float] = 1e-2
+    init_mean: float = 0.0
     seed: int = 0
     ensemble: int | None = None
 
@@ -179,6 +181,8 @@ class ModelConfig:
         stds = self.init_std if isinstance(self.init_std, list) else [self.init_std]
         if not stds or not all(_is_num(s) and s > 0 for s in stds):
             _fail(prefix + "init_std", "a number > 0 or a list of them", self.init_std)
+        if not _is_num(self.init_mean):
+            _fail(prefix + "init_mean", "a finite number", self.init_mean)
         _check_int(prefix + "seed", self.seed, 0)
         _check_int(prefix + "ensemble", self.ensemble, 1, optional=True)
         return self
@@ -222,6 +226,9 @@ class TrainConfig:
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``; ``"float32"`` or ``"float64"``.
     progress
         Show a tqdm progress bar (only on a terminal).
+    max_weight
+        Clamp every parameter entry to ``[-max_weight, max_weight]`` after each step (``None``:
+        no clamp; Razin et al. 2021 use 1.02 for the image tensors).
     capture
         On CUDA with full-batch training, capture the whole step (forward, backward, update) once
         as a CUDA graph and replay it (:class:`tnreg.train.capture.CapturedStep`; falls back to
@@ -263,6 +270,7 @@ class TrainConfig:
     dtype: str = "float64"
     progress: bool = True
     capture: bool = True
+    max_weight: float | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     data: dict = field(default_factory=dict)
 
@@ -297,6 +305,7 @@ class TrainConfig:
             _fail("progress", "true or false", self.progress)
         if not isinstance(self.capture, bool):
             _fail("capture", "true or false", self.capture)
+        _check_float("max_weight", self.max_weight, positive=True, optional=True)
         if not isinstance(self.model, ModelConfig):
             _fail("model", "a ModelConfig (a [model] table)", self.model)
         self.model.validate()
@@ -453,6 +462,7 @@ def build_model(
     common = {
         "ensemble": config.ensemble,
         "init_std": config.init_std,
+        "init_mean": config.init_mean,
         "seed": config.seed,
         "dtype": dtype,
         "device": device,

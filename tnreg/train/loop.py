@@ -179,7 +179,7 @@ class _Session:
         self.loss_fn = loss_function(config.loss, huber_delta=config.huber_delta)
         self.optimizer = make_optimizer(
             config.optimizer, model.parameters(), lr=config.lr, momentum=config.momentum,
-            alpha=config.alpha, eps=config.eps,
+            alpha=config.alpha, eps=config.eps, max_weight=config.max_weight,
         )  # fmt: skip
         n = _num_samples(self.train_raw)
         bs = config.batch_size

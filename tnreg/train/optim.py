@@ -134,12 +134,16 @@ def make_optimizer(
     momentum: float = 0.0,
     alpha: float = 0.99,
     eps: float = 1e-6,
+    max_weight: float | None = None,
 ) -> torch.optim.Optimizer:
     """The optimizer ``name`` of :data:`tnreg.train.config.OPTIMIZERS` on ``params``.
 
     ``"gd"`` is :class:`torch.optim.SGD` without momentum (full- or mini-batch by the data fed
     to it), ``"sgd"`` adds ``momentum``, ``"adam"`` is :class:`torch.optim.Adam` (elementwise,
     so ensemble members stay independent) and ``"group_rmsprop"`` is :class:`GroupRMSprop`.
+    ``max_weight`` clamps every parameter entry to ``[-max_weight, max_weight]`` after each
+    step (a step post-hook, so captured steps clamp too), as Razin et al. (2021) do for the
+    order-784 image tensors.
 
     Raises
     ------
@@ -152,14 +156,28 @@ def make_optimizer(
     'Adam'
     """
     params = list(params)
+    if max_weight is not None and not (isinstance(max_weight, (int, float)) and max_weight > 0):
+        raise ValueError(f"max_weight must be a number > 0 or None; got {max_weight!r}")
     if name == "gd":
-        return torch.optim.SGD(params, lr=lr)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum)
-    if name == "adam":  # capturable: the step count stays on the device (CUDA graphs)
-        return torch.optim.Adam(params, lr=lr, capturable=bool(params) and params[0].is_cuda)
-    if name == "group_rmsprop":
-        return GroupRMSprop(params, lr=lr, alpha=alpha, eps=eps)
-    raise ValueError(
-        f"unknown optimizer {name!r}; valid options: ['gd', 'sgd', 'adam', 'group_rmsprop']"
-    )
+        opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr)
+    elif name == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
+    elif name == "adam":  # capturable: the step count stays on the device (CUDA graphs)
+        opt = torch.optim.Adam(params, lr=lr, capturable=bool(params) and params[0].is_cuda)
+    elif name == "group_rmsprop":
+        opt = GroupRMSprop(params, lr=lr, alpha=alpha, eps=eps)
+    else:
+        raise ValueError(
+            f"unknown optimizer {name!r}; valid options: ['gd', 'sgd', 'adam', 'group_rmsprop']"
+        )
+    if max_weight is not None:
+        bound = float(max_weight)
+
+        @torch.no_grad()
+        def clamp(optimizer, args, kwargs) -> None:
+            for group in optimizer.param_groups:
+                torch._foreach_clamp_min_([p for p in group["params"]], -bound)
+                torch._foreach_clamp_max_([p for p in group["params"]], bound)
+
+        opt.register_step_post_hook(clamp)
+    return opt
