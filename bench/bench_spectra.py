@@ -149,30 +149,33 @@ def sync(device: str) -> None:
 
 
 def level_sweep(devices: list[str], orders: list[int], repeats: int, out: str | None) -> None:
-    """All node spectra (``node_scaled_spectra``) of balanced trees, d=2, widths 8, per device.
+    """All node spectra of balanced trees, d=2, widths 8, per device: ``node_spectra`` (plain
+    values) and ``node_scaled_spectra`` (σ/σ_max and log σ_max), from (tree, matrices).
 
     The Gramians and eigensolves are level-batched (issue 10): about one batched step per tree
     level and shape. Includes validation (``resolve``) and the host-side bookkeeping.
     """
+    fns = {"node_spectra": node_spectra, "scaled": node_scaled_spectra}
     lines = [
         f"### Node spectra, level-batched: all nodes, d=2, widths 8, float64, E=1 "
         f"(torch {torch.__version__}, {torch.get_num_threads()} CPU threads; median of "
         f"{repeats})\n",
-        "| order | nodes | " + " | ".join(f"{d} (ms)" for d in devices) + " |",
-        "|---|---|" + "---|" * len(devices),
+        "| order | nodes | " + " | ".join(f"{d} {f} (ms)" for d in devices for f in fns) + " |",
+        "|---|---|" + "---|" * (len(devices) * len(fns)),
     ]
     for n in orders:
         tree = trees.balanced(n)
         cells = []
         for device in devices:
             mats = {v: m.to(device) for v, m in random_matrices(tree, 2, 8, seed=0).items()}
+            for fn in fns.values():
 
-            def run(mats=mats, device=device, tree=tree):
-                node_scaled_spectra(tree, mats)
-                sync(device)
+                def run(mats=mats, device=device, tree=tree, fn=fn):
+                    fn(tree, mats)
+                    sync(device)
 
-            run()
-            cells.append(f"{median_time(run, repeats) * 1e3:.1f}")
+                run()
+                cells.append(f"{median_time(run, repeats) * 1e3:.1f}")
         lines.append(f"| {n} | {2 * n - 2} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"

@@ -170,9 +170,12 @@ class Store:
 
     def get(self, positions: list[int]) -> Scaled:
         """The values at ``positions``, stacked (``(len(positions), E, R, R)`` and ``(.., E)``)."""
+        locs = [self.where[p] for p in positions]
+        first = locs[0][0]
+        if all(gid == first for gid, _ in locs):  # the usual case: one level's batch
+            return self._select(first, [r for _, r in locs])
         by_batch: dict[int, tuple[list[int], list[int]]] = {}
-        for out, p in enumerate(positions):
-            gid, r = self.where[p]
+        for out, (gid, r) in enumerate(locs):
             rows, outs = by_batch.setdefault(gid, ([], []))
             rows.append(r)
             outs.append(out)
@@ -190,6 +193,10 @@ class Store:
         batch = self.batches[gid]
         if rows == list(range(batch.matrix.shape[0])):
             return batch
+        n, step = len(rows), (rows[1] - rows[0] if len(rows) > 1 else 1)
+        if step > 0 and rows == list(range(rows[0], rows[0] + step * n, step)):
+            cut = slice(rows[0], rows[0] + step * (n - 1) + 1, step)  # a strided view, no copy
+            return Scaled(batch.matrix[cut], batch.log_scale[cut])
         idx = torch.tensor(rows, device=batch.matrix.device)
         return Scaled(batch.matrix.index_select(0, idx), batch.log_scale.index_select(0, idx))
 

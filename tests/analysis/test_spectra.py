@@ -479,3 +479,23 @@ def test_networkx_tree_is_not_modified():
     before = nx.to_dict_of_lists(tree)
     node_spectra(tree, mats)
     assert nx.to_dict_of_lists(tree) == before
+
+
+def test_model_values_are_checked_layers_and_deep_products():
+    """A model's own layers skip the structural checks (its constructor fixed them) but not the
+    values: a NaN layer is named, and so is a deep node whose finite layers multiply to Inf."""
+    from tnreg.analysis.resolve import AnalysisError
+    from tnreg.models import HierarchicalTensorFactorization
+
+    tree = trees.balanced(4)
+    model = HierarchicalTensorFactorization(tree, 2, 3, depth={0: 2}, seed=0, dtype=torch.float64)
+    with torch.no_grad():
+        model.layers()[1][0].fill_(float("nan"))
+    with pytest.raises(AnalysisError, match=r"layer 0 of node 1 has 6 non-finite entries"):
+        node_spectra(model)
+    with torch.no_grad():
+        model.layers()[1][0].fill_(1.0)
+        for a in model.layers()[0]:
+            a.fill_(1e200)  # finite, but their product overflows
+    with pytest.raises(AnalysisError, match=r"matrix of node 0 \(the product of its layers\)"):
+        node_spectra(model)

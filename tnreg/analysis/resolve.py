@@ -29,7 +29,7 @@ import networkx as nx
 import torch
 
 from tnreg.components import as_layers, node_products
-from tnreg.schedule import schedule
+from tnreg.schedule import Schedule, schedule
 from tnreg.trees import root
 from tnreg.typing import Node
 
@@ -106,20 +106,26 @@ def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: str) -> torch.Tenso
                 f"dtype=torch.float64 (the default) or torch.float32"
             )
         return t
-    return t.to(dtype)
+    return t if t.dtype == dtype else t.to(dtype)
 
 
 def check_finite(named: Mapping[Any, torch.Tensor], describe: Any = str) -> None:
-    """Raise naming the first tensor with a NaN or Inf (one fused check, one host sync).
+    """Raise naming the first tensor with a NaN or Inf (a few fused checks, one host sync).
 
+    Tensors of equal shape, dtype and device are stacked and checked together (a regular tree
+    has a handful of shapes, so order 1024 costs a few kernels, not thousands).
     ``describe(key)`` says where a tensor sits (``"matrix of node 0"``); it is called only on
-    failure, so the check stays cheap at order 1024.
+    failure.
     """
     if not named:
         return
-    flat = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in named.values()])
-    if bool(torch.isfinite(flat).all()):
-        return
+    groups: dict[tuple, list[torch.Tensor]] = {}
+    for t in named.values():
+        groups.setdefault((t.shape, t.dtype, t.device), []).append(t)
+    with torch.no_grad():
+        flags = [torch.isfinite(torch.stack(ts)).all().cpu() for ts in groups.values()]
+        if bool(torch.stack(flags).all()):
+            return
     for key, t in named.items():
         bad = int((~torch.isfinite(t)).sum())
         if bad:
@@ -151,21 +157,22 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
             f"matrices must be a mapping node -> (E, rows, cols) tensor; got "
             f"{type(matrices).__name__}"
         )
-    top = root(tree)
+    s = schedule(tree)
+    top = s.root
     if top not in matrices:
         raise AnalysisError(
             f"missing root output layer: matrices has no entry for the root {top!r}; pass an "
             f"(E, R_root, 1) tensor (torch.ones for the plain-sum output of CP)"
         )
-    missing = [v for v in tree if v not in matrices]
-    unknown = [v for v in matrices if v not in tree]
-    if missing or unknown:
+    if len(matrices) != len(s.postorder) or any(v not in matrices for v in s.postorder):
+        missing = [v for v in s.postorder if v not in matrices]
+        unknown = [v for v in matrices if v not in s.index]
         raise AnalysisError(
             f"matrices must have one entry per tree node; missing {missing!r}, unknown {unknown!r}"
         )
-    first = matrices[top]
-    for v in tree:
-        m = matrices[v]
+    mats = [matrices[v] for v in s.postorder]
+    first = mats[-1]
+    for v, m in zip(s.postorder, mats):
         if not isinstance(m, torch.Tensor) or m.ndim != 3:
             shape = tuple(getattr(m, "shape", ()))
             raise AnalysisError(
@@ -177,27 +184,26 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
                 f"matrix of node {v!r} has ensemble size {m.shape[0]}, {m.dtype} on {m.device}; "
                 f"the root has {first.shape[0]}, {first.dtype} on {first.device}"
             )
-    _check_columns(tree, matrices, top)
-    check_finite(
-        {v: matrices[v] for v in schedule(tree).postorder}, lambda v: f"matrix of node {v!r}"
-    )
-    return {v: matrices[v].shape[1] for v in schedule(tree).postorder}
+    shapes = [m.shape for m in mats]
+    _check_columns(s, shapes)
+    check_finite(dict(zip(s.postorder, mats)), lambda v: f"matrix of node {v!r}")
+    return {v: shape[1] for v, shape in zip(s.postorder, shapes)}
 
 
-def _check_columns(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor], top: Node) -> None:
-    if matrices[top].shape[2] != 1:
+def _check_columns(s: Schedule, shapes: list[torch.Size]) -> None:
+    top = len(shapes) - 1
+    if shapes[top][2] != 1:
         raise AnalysisError(
-            f"root {top!r} output layer must have shape (E, R_root, 1); got axis 2 of size "
-            f"{matrices[top].shape[2]} (shape {tuple(matrices[top].shape)})"
+            f"root {s.root!r} output layer must have shape (E, R_root, 1); got axis 2 of size "
+            f"{shapes[top][2]} (shape {tuple(shapes[top])})"
         )
-    for v in tree:
-        for c in tree.successors(v):
-            if matrices[c].shape[2] != matrices[v].shape[1]:
-                raise AnalysisError(
-                    f"matrix of node {c!r} has {matrices[c].shape[2]} columns (axis 2, shape "
-                    f"{tuple(matrices[c].shape)}), expected the width of its parent {v!r}: "
-                    f"{matrices[v].shape[1]} (axis 1 of shape {tuple(matrices[v].shape)})"
-                )
+    for c, (shape, up) in enumerate(zip(shapes, s.parent_at)):
+        if up >= 0 and shape[2] != shapes[up][1]:
+            raise AnalysisError(
+                f"matrix of node {s.postorder[c]!r} has {shape[2]} columns (axis 2, shape "
+                f"{tuple(shape)}), expected the width of its parent {s.postorder[up]!r}: "
+                f"{shapes[up][1]} (axis 1 of shape {tuple(shapes[up])})"
+            )
 
 
 def _check_layers(tree: nx.DiGraph, layers: Any) -> dict[Node, list[torch.Tensor]]:
@@ -278,7 +284,7 @@ def resolve(
         if not hasattr(model, "layers"):
             matrices = model.matrices()
         else:  # products of the layers are formed in the analysis dtype, not the model's
-            layers = model.layers()
+            return _resolve_own_layers(model, dtype)
     if matrices is None and layers is None:
         raise AnalysisError(
             f"{where}: node matrices are required with a plain tree: pass (tree, matrices) or "
@@ -294,6 +300,29 @@ def resolve(
         matrices = _layers_to_matrices(tree, chains)
     validate_matrices(tree, matrices)
     mats = {v: _cast(matrices[v], dtype, f"matrix of node {v!r}") for v in schedule(tree).postorder}
+    return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
+
+
+def _resolve_own_layers(model: Any, dtype: torch.dtype | None) -> Resolved:
+    """A product-pooling model's own layers: its constructor fixed their structure (shapes,
+    chaining, ensemble, dtype, device), so only the values are checked: every layer finite,
+    and every product of several layers (a deep node) finite too."""
+    tree = model.tree
+    raw = model.layers()
+    check_finite(
+        {(v, j): a for v, c in raw.items() for j, a in enumerate(c)},
+        lambda key: f"layer {key[1]} of node {key[0]!r}",
+    )
+    chains = {
+        v: [_cast(a, dtype, f"layer {j} of node {v!r}") for j, a in enumerate(c)]
+        for v, c in raw.items()
+    }
+    matrices = _layers_to_matrices(tree, chains)
+    check_finite(
+        {v: matrices[v] for v, c in chains.items() if len(c) > 1},
+        lambda v: f"matrix of node {v!r} (the product of its layers)",
+    )
+    mats = {v: matrices[v] for v in schedule(tree).postorder}
     return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
 
 

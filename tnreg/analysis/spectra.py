@@ -29,7 +29,7 @@ proves (``R_Pa < k``) are returned as exact zeros.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -185,20 +185,31 @@ def scaled_spectra_of(r: Resolved, nodes: Iterable[Node] | None) -> dict[Node, S
     (:func:`tnreg.gramians.sweeps`), and nodes whose eigenproblems have equal kind and shape
     share one batched eigensolve, so the kernel count grows with the depth, not the node count.
     """
-    tree = r.tree
-    targets = _targets(tree, nodes)
+    targets = _targets(r.tree, nodes)
+    out: dict[Node, ScaledSpectrum] = {}
+    for group, batch in _scaled_groups(r, targets):
+        pieces = zip(batch.relative.unbind(0), batch.log_max.unbind(0), strict=True)
+        out.update(zip(group, (ScaledSpectrum(*p) for p in pieces), strict=True))
+    return {c: out[c] for c in targets}
+
+
+def _scaled_groups(r: Resolved, targets: list[Node]) -> Iterator[tuple[list[Node], ScaledSpectrum]]:
+    """``(nodes, spectra)`` batches covering ``targets``: spectra stacked on a leading axis.
+
+    Product-pooling models give one batch per eigenproblem kind and shape (per-node work stays
+    out of the tensor code, which matters at order 1024); dense-core formats one per node.
+    """
     if not r.is_product_pooling:
         sweep = _network_sweep(r)
-        return {c: _network_scaled(r, c, sweep) for c in targets}
-    w = sweeps(tree, r.matrices)
-    index = w.schedule.index
+        for c in targets:
+            s = _network_scaled(r, c, sweep)
+            yield [c], ScaledSpectrum(s.relative[None], s.log_max[None])
+        return
+    w = sweeps(r.tree, r.matrices)
+    index, nodes = w.schedule.index, w.schedule.postorder
     ks = _spectrum_lengths(w)
-    out: dict[int, ScaledSpectrum] = {}
     for group, a, b, log_scale, k in _spectrum_batches(w, [index[c] for c in targets], ks):
-        scaled = _to_scaled(_pair_eigvals(a, b), log_scale, k)
-        pieces = zip(scaled.relative.unbind(0), scaled.log_max.unbind(0), strict=True)
-        out.update(zip(group, (ScaledSpectrum(*p) for p in pieces), strict=True))
-    return {c: out[index[c]] for c in targets}
+        yield [nodes[p] for p in group], _to_scaled(_pair_eigvals(a, b), log_scale, k)
 
 
 def _network_scaled(r: Resolved, node: Node, sweep: Any = None) -> ScaledSpectrum:
@@ -295,10 +306,13 @@ def node_spectra(
     >>> node_spectra(balanced(2), mats)[0].round(decimals=9)
     tensor([[3., 1.]], dtype=torch.float64)
     """
-    scaled = node_scaled_spectra(
-        source, matrices, nodes=nodes, differentiable=differentiable, dtype=dtype
-    )
-    return {v: _unscale(s) for v, s in scaled.items()}
+    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+        r = resolve(source, matrices, dtype=dtype, where="node spectra")
+        targets = _targets(r.tree, nodes)
+        out: dict[Node, torch.Tensor] = {}
+        for group, batch in _scaled_groups(r, targets):  # unscaled per batch, then split
+            out.update(zip(group, _unscale(batch).unbind(0), strict=True))
+    return {c: out[c] for c in targets}
 
 
 def _unscale(s: ScaledSpectrum) -> torch.Tensor:
