@@ -36,7 +36,7 @@ import networkx as nx
 from tnreg.einsum import EinsumError, check_size, parse, to_equation
 from tnreg.typing import Index, Shape
 
-__all__ = ["TensorNetwork", "TensorNetworkError"]
+__all__ = ["TensorNetwork", "TensorNetworkError", "holders", "is_tree_network"]
 
 # Scale of the integer flow capacities: log(size) * _SCALE, rounded. Integer capacities keep
 # networkx's max-flow exact; the cut's value is then recomputed exactly as a product of sizes.
@@ -466,3 +466,38 @@ class TensorNetwork:
             f"TensorNetwork({len(self._tensors)} tensors, {len(self._sizes)} indices, "
             f"output={self._output!r}, hyperedges={list(self.hyperedges)!r})"
         )
+
+
+def is_tree_network(network: Any) -> bool:
+    """Whether every index joins at most two tensors and the tensors joined by bonds form a tree."""
+    held = holders(network)
+    if any(len(h) > 2 for h in held.values()):
+        return False
+    modes = set(network.output)
+    bonds = [h for i, h in held.items() if len(h) == 2 and i not in modes]
+    names = list(network.tensors)
+    if len(bonds) != len(names) - 1:
+        return False
+    parent = {n: n for n in names}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (a, _), (b, _) in bonds:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            return False
+        parent[ra] = rb
+    return True
+
+
+def holders(network: Any) -> dict[Hashable, list[tuple[Hashable, int]]]:
+    """Index -> the (tensor name, axis) pairs that carry it."""
+    out: dict[Hashable, list[tuple[Hashable, int]]] = {}
+    for name, idx in network.tensors.items():
+        for axis, i in enumerate(idx):
+            out.setdefault(i, []).append((name, axis))
+    return out

@@ -33,44 +33,12 @@ import torch
 from tnreg.contract import contract
 from tnreg.einsum import to_equation
 from tnreg.gramians import normalize
+from tnreg.network import holders as _holders
+from tnreg.network import is_tree_network
 
 __all__ = ["TreeNetworkSweep", "is_tree_network"]
 
 _E = "e"
-
-
-def is_tree_network(network: Any) -> bool:
-    """Whether every index joins at most two tensors and the tensors joined by bonds form a tree."""
-    holders = _holders(network)
-    if any(len(h) > 2 for h in holders.values()):
-        return False
-    modes = set(network.output)
-    bonds = [h for i, h in holders.items() if len(h) == 2 and i not in modes]
-    names = list(network.tensors)
-    if len(bonds) != len(names) - 1:
-        return False
-    parent = {n: n for n in names}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for (a, _), (b, _) in bonds:
-        ra, rb = find(a), find(b)
-        if ra == rb:
-            return False
-        parent[ra] = rb
-    return True
-
-
-def _holders(network: Any) -> dict[Hashable, list[tuple[Hashable, int]]]:
-    out: dict[Hashable, list[tuple[Hashable, int]]] = {}
-    for name, idx in network.tensors.items():
-        for axis, i in enumerate(idx):
-            out.setdefault(i, []).append((name, axis))
-    return out
 
 
 class TreeNetworkSweep:

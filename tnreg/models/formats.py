@@ -6,9 +6,13 @@ core
     A tensor with three or more indices (Tucker's core, a TT core, an HT transfer tensor),
     unlike the matrices of product pooling.
 mode index
-    The open index of mode n, labelled by the int n; it sits on exactly one tensor. Evaluating at
-    a batch of multi-indices gathers that tensor along the mode axis, which turns every mode
-    index into one batch hyperedge; the planned contraction is built once per batch size.
+    The open index of mode n, labelled by the int n; it sits on exactly one tensor.
+index batches
+    A tree network (every format here) is evaluated by memoized sub-tuples
+    (:mod:`tnreg.models.tree_eval`): each tensor is contracted once per distinct combination of
+    its children's rows and its own mode indices; the plan is built once per batch
+    (:meth:`NetworkModel.plan_indices`). Any other network gathers every tensor along its mode
+    axes, turning every mode index into one batch hyperedge of one planned contraction.
 
 All formats are :class:`NetworkModel` instances and share the interface of
 :class:`~tnreg.models.HierarchicalTensorFactorization`: ``forward``, ``forward_sensing``,
@@ -27,6 +31,7 @@ from tnreg import trees
 from tnreg.contract import ContractionPlan, plan
 from tnreg.models import base
 from tnreg.models.gather import check_indices, check_vectors
+from tnreg.models.tree_eval import TreeIndexPlan, evaluate_tree, plan_tree_indices, root_network
 from tnreg.network import TensorNetwork
 from tnreg.typing import Node
 
@@ -94,6 +99,8 @@ class NetworkModel(base.Factorization):
             )
         )
         self._plans: dict[tuple[str, int], ContractionPlan] = {}
+        self._rooted = root_network(network)
+        self._index_plan: TreeIndexPlan | None = None
 
     def _find_mode_axes(self) -> dict[int, tuple[int, int]]:
         where: dict[int, tuple[int, int]] = {}
@@ -145,9 +152,34 @@ class NetworkModel(base.Factorization):
             self._plans[key] = plan((tuple(inputs), output, sizes))
         return self._plans[key]
 
-    def forward(self, indices: torch.Tensor) -> torch.Tensor:
-        """Entries at a (B, N) batch of multi-indices; shape (B,) or (E, B)."""
-        indices = check_indices(indices, self.dims)
+    def plan_indices(self, indices: torch.Tensor) -> TreeIndexPlan | torch.Tensor:
+        """Validate a batch of multi-indices and plan its memoized evaluation (cached).
+
+        Returns a :class:`~tnreg.models.tree_eval.TreeIndexPlan` (``cost_report()`` shows the
+        rows per table), or the checked indices for a network that is not a tree.
+        """
+        if self._index_plan is not None and self._index_plan.matches(indices):
+            return self._index_plan
+        checked = check_indices(indices, self.dims)
+        if checked.device != self.params[0].device:
+            raise ValueError(
+                f"indices are on {checked.device} but the model is on {self.params[0].device}; "
+                f"move them with indices.to({str(self.params[0].device)!r})"
+            )
+        if self._rooted is None:
+            return checked
+        self._index_plan = plan_tree_indices(self._rooted, checked, self.dims)
+        return self._index_plan
+
+    def forward(self, indices: torch.Tensor | TreeIndexPlan) -> torch.Tensor:
+        """Entries at a (B, N) batch of multi-indices (or its plan); shape (B,) or (E, B)."""
+        plan = indices if isinstance(indices, TreeIndexPlan) else self.plan_indices(indices)
+        if isinstance(plan, TreeIndexPlan):
+            return self._finish(evaluate_tree(self._rooted, plan, self.params))
+        return self._gather(plan)
+
+    def _gather(self, indices: torch.Tensor) -> torch.Tensor:
+        """The generic route: every mode index a batch hyperedge of one planned contraction."""
         arrays = list(self.params)
         for n, (t, axis) in self._mode_axis.items():
             arrays[t] = arrays[t].index_select(axis + 1, indices[:, n])
