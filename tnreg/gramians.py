@@ -31,9 +31,10 @@ constants, so gradients through the normalized matrices are exact. Cost: O(Σ_ν
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import NamedTuple
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import networkx as nx
 import torch
@@ -153,13 +154,16 @@ class Store:
     """Scaled matrices of many tree positions, kept as the stacked batches that computed them.
 
     ``put(positions, batch)`` files a batch (leading axis: one entry per position);
-    ``get(positions)`` returns them stacked again, with one ``index_select`` when they come
-    from one batch (the usual case: a level of a regular tree), else by stacking views.
+    ``get(positions)`` returns them stacked again: the whole batch, a strided view or one
+    ``index_select`` when they come from one batch (the usual case: a level of a regular tree),
+    else by concatenating. How to gather each position list is worked out once per tree layout
+    and kept in ``memo`` (the sweeps run the same puts and gets in the same order every call).
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, name: str = "", memo: dict | None = None) -> None:
         self.batches: list[Scaled] = []
         self.where: list[tuple[int, int] | None] = [None] * size
+        self.name, self.memo = name, memo
 
     def put(self, positions: list[int], batch: Scaled) -> None:
         """File ``batch[r]`` as the value at ``positions[r]``."""
@@ -170,35 +174,58 @@ class Store:
 
     def get(self, positions: list[int]) -> Scaled:
         """The values at ``positions``, stacked (``(len(positions), E, R, R)`` and ``(.., E)``)."""
+        if self.memo is None:
+            return self._gather(self._plan(positions))
+        key = (self.name, tuple(positions))
+        plan = self.memo.get(key)
+        if plan is None:
+            plan = self.memo[key] = self._plan(positions)
+        return self._gather(plan)
+
+    def _plan(self, positions: list[int]) -> tuple:
+        """``(parts, inverse)``: per source batch ``(gid, selector)``; ``inverse`` reorders the
+        concatenated parts (``None`` for a single part)."""
         locs = [self.where[p] for p in positions]
         first = locs[0][0]
         if all(gid == first for gid, _ in locs):  # the usual case: one level's batch
-            return self._select(first, [r for _, r in locs])
+            return [(first, self._selector(first, [r for _, r in locs]))], None
         by_batch: dict[int, tuple[list[int], list[int]]] = {}
         for out, (gid, r) in enumerate(locs):
             rows, outs = by_batch.setdefault(gid, ([], []))
             rows.append(r)
             outs.append(out)
-        parts = [self._select(gid, rows) for gid, (rows, _) in by_batch.items()]
-        if len(parts) == 1:
-            return parts[0]
+        parts = [(gid, self._selector(gid, rows)) for gid, (rows, _) in by_batch.items()]
         order = [out for _, outs in by_batch.values() for out in outs]
         inverse = torch.empty(len(order), dtype=torch.long)
         inverse[torch.tensor(order)] = torch.arange(len(order))
-        inverse = inverse.to(parts[0].matrix.device)
-        matrix = torch.cat([x.matrix for x in parts]).index_select(0, inverse)
-        return Scaled(matrix, torch.cat([x.log_scale for x in parts]).index_select(0, inverse))
+        return parts, inverse.to(self.batches[first].matrix.device)
 
-    def _select(self, gid: int, rows: list[int]) -> Scaled:
+    def _selector(self, gid: int, rows: list[int]) -> slice | torch.Tensor | None:
         batch = self.batches[gid]
         if rows == list(range(batch.matrix.shape[0])):
-            return batch
+            return None
         n, step = len(rows), (rows[1] - rows[0] if len(rows) > 1 else 1)
         if step > 0 and rows == list(range(rows[0], rows[0] + step * n, step)):
-            cut = slice(rows[0], rows[0] + step * (n - 1) + 1, step)  # a strided view, no copy
-            return Scaled(batch.matrix[cut], batch.log_scale[cut])
-        idx = torch.tensor(rows, device=batch.matrix.device)
-        return Scaled(batch.matrix.index_select(0, idx), batch.log_scale.index_select(0, idx))
+            return slice(rows[0], rows[0] + step * (n - 1) + 1, step)  # a strided view
+        return torch.tensor(rows, device=batch.matrix.device)
+
+    def _gather(self, plan: tuple) -> Scaled:
+        parts, inverse = plan
+        got = []
+        for gid, sel in parts:
+            batch = self.batches[gid]
+            if sel is None:
+                got.append(batch)
+            elif isinstance(sel, slice):
+                got.append(Scaled(batch.matrix[sel], batch.log_scale[sel]))
+            else:
+                got.append(
+                    Scaled(batch.matrix.index_select(0, sel), batch.log_scale.index_select(0, sel))
+                )
+        if inverse is None:
+            return got[0]
+        matrix = torch.cat([x.matrix for x in got]).index_select(0, inverse)
+        return Scaled(matrix, torch.cat([x.log_scale for x in got]).index_select(0, inverse))
 
     def one(self, position: int) -> Scaled:
         """The value at one position (a view)."""
@@ -242,6 +269,31 @@ class Sweeps:
     projected: Store
     context: Store
     outer: Store
+    memo: dict = field(default_factory=dict)
+
+    def cached(self, tag: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per tree layout (schedule, shapes, device): groups and positions."""
+        out = self.memo.get(tag)
+        if out is None:
+            out = self.memo[tag] = compute()
+        return out
+
+
+_LAYOUTS: OrderedDict[tuple, tuple[Schedule, dict]] = OrderedDict()
+
+
+def _layout_memo(s: Schedule, shapes: list[tuple[int, ...]], device: torch.device) -> dict:
+    """The memo shared by every sweep over one layout (the 16 most recent are kept)."""
+    key = (id(s), tuple(shapes), str(device))
+    hit = _LAYOUTS.get(key)
+    if hit is not None and hit[0] is s:  # the schedule is kept alive by the entry
+        _LAYOUTS.move_to_end(key)
+        return hit[1]
+    memo: dict = {}
+    _LAYOUTS[key] = (s, memo)
+    if len(_LAYOUTS) > 16:
+        _LAYOUTS.popitem(last=False)
+    return memo
 
 
 def sweeps(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Sweeps:
@@ -256,7 +308,9 @@ def sweeps(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -> Sweeps:
 def _new_sweeps(s: Schedule, matrices: Mapping[Node, torch.Tensor]) -> Sweeps:
     mats = [matrices[v] for v in s.postorder]
     shapes = [tuple(m.shape) for m in mats]
-    return Sweeps(s, mats, shapes, *(Store(len(mats)) for _ in range(4)))
+    memo = _layout_memo(s, shapes, mats[-1].device)
+    stores = (Store(len(mats), name, memo) for name in ("G", "P", "K", "H"))
+    return Sweeps(s, mats, shapes, *stores, memo=memo)
 
 
 def _stack_mats(mats: list[torch.Tensor], positions: list[int]) -> torch.Tensor:
@@ -268,20 +322,30 @@ def _inner_sweep(w: Sweeps) -> None:
     s, mats, shapes = w.schedule, w.mats, w.shapes
     top = len(mats) - 1
     members = mats[top].shape[0]
-    for group in group_by(s.heights_at[0], shapes.__getitem__):
+    for group in w.cached("leaves", lambda: group_by(s.heights_at[0], shapes.__getitem__)):
         m = _stack_mats(mats, group)
         zero = m.new_zeros(len(group), members)
         w.projected.put(group, normalize(m.mT @ m, zero))
-    for level in s.heights_at[1:]:
+
+    def steps() -> list[tuple[list[int], list[list[int]]]]:
         key = lambda p: (p == top, len(s.children_at[p]), shapes[p])  # noqa: E731
-        for group in group_by(level, key):
-            g = None
-            for j in range(len(s.children_at[group[0]])):
-                g = _hadamard(g, w.projected.get([s.children_at[p][j] for p in group]))
-            assert g is not None
-            w.inner.put(group, g)
-            if group[0] != top:
-                w.projected.put(group, sandwich(_stack_mats(mats, group), g, transpose=True))
+        return [
+            (
+                group,
+                [[s.children_at[p][j] for p in group] for j in range(len(s.children_at[group[0]]))],
+            )
+            for level in s.heights_at[1:]
+            for group in group_by(level, key)
+        ]
+
+    for group, kids in w.cached("inner", steps):
+        g = None
+        for positions in kids:
+            g = _hadamard(g, w.projected.get(positions))
+        assert g is not None
+        w.inner.put(group, g)
+        if group[0] != top:
+            w.projected.put(group, sandwich(_stack_mats(mats, group), g, transpose=True))
 
 
 def _outer_sweep(w: Sweeps) -> None:
@@ -290,32 +354,41 @@ def _outer_sweep(w: Sweeps) -> None:
     top = len(mats) - 1
     m = mats[top][None]
     w.outer.put([top], normalize(m @ m.mT, m.new_zeros(1, m.shape[1])))
-    for level in s.depths_at:
-        interior = [p for p in level if s.children_at[p]]
+
+    def steps() -> list[tuple[str, list[int], list[list[int]]]]:
+        out: list[tuple[str, list[int], list[list[int]]]] = []
         key = lambda p: (len(s.children_at[p]), shapes[s.children_at[p][0]][-1])  # noqa: E731
-        for group in group_by(interior, key):
-            _contexts(w, group)
-        below = [c for p in interior for c in s.children_at[p] if s.children_at[c]]
-        for group in group_by(below, shapes.__getitem__):
+        for level in s.depths_at:
+            interior = [p for p in level if s.children_at[p]]
+            for group in group_by(interior, key):
+                k = len(s.children_at[group[0]])
+                out.append(("K", group, [[s.children_at[p][j] for p in group] for j in range(k)]))
+            below = [c for p in interior for c in s.children_at[p] if s.children_at[c]]
+            out += [("H", group, []) for group in group_by(below, shapes.__getitem__)]
+        return out
+
+    for kind, group, kids in w.cached("outer", steps):
+        if kind == "K":
+            _contexts(w, group, kids)
+        else:
             k = w.context.get(group)
             w.outer.put(group, sandwich(_stack_mats(mats, group), k, transpose=False))
 
 
-def _contexts(w: Sweeps, group: list[int]) -> None:
-    """``K_c`` for every child c of a group of nodes with equal child counts and widths."""
-    kids = w.schedule.children_at
-    k = len(kids[group[0]])
-    parts = [w.projected.get([kids[p][j] for p in group]) for j in range(k)]
+def _contexts(w: Sweeps, group: list[int], kids: list[list[int]]) -> None:
+    """``K_c`` for every child c of a group of nodes with equal child counts and widths;
+    ``kids[j]``: the positions of the j-th children."""
+    parts = [w.projected.get(positions) for positions in kids]
     h = w.outer.get(group)
     # prefix[i] = ∘_{j<i} P_j and suffix = ∘_{j>=i} P_j, so K_c never divides
     prefix: list[Scaled | None] = [None]
     for part in parts[:-1]:
         prefix.append(_hadamard(prefix[-1], part))
     suffix: Scaled | None = None
-    for i in range(k - 1, -1, -1):
+    for i in range(len(kids) - 1, -1, -1):
         ctx = _hadamard(h, _hadamard(prefix[i], suffix))
         assert ctx is not None
-        w.context.put([kids[p][i] for p in group], ctx)
+        w.context.put(kids[i], ctx)
         suffix = _hadamard(parts[i], suffix)
 
 

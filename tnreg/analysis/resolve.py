@@ -93,20 +93,24 @@ def check_dtype(dtype: Any, where: str) -> torch.dtype | None:
     )
 
 
-def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: str) -> torch.Tensor:
+def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: Any) -> torch.Tensor:
+    """``t`` in the analysis dtype; ``where()`` names it in errors (built only on failure:
+    at order 1024 the labels' reprs would cost more than the casts)."""
+    if t.dtype == dtype:
+        return t
     if not (t.dtype.is_floating_point or t.dtype.is_complex):
         raise AnalysisError(
-            f"{where} has dtype {t.dtype}; analysis needs floating-point parameters (build the "
+            f"{where()} has dtype {t.dtype}; analysis needs floating-point parameters (build the "
             f"model with dtype=torch.float32 or torch.float64)"
         )
     if dtype is None:
         if t.dtype not in ANALYSIS_DTYPES:
             raise AnalysisError(
-                f"{where} is {t.dtype}, which eigen-solvers do not support; pass "
+                f"{where()} is {t.dtype}, which eigen-solvers do not support; pass "
                 f"dtype=torch.float64 (the default) or torch.float32"
             )
         return t
-    return t if t.dtype == dtype else t.to(dtype)
+    return t.to(dtype)
 
 
 def check_finite(named: Mapping[Any, torch.Tensor], describe: Any = str) -> None:
@@ -293,13 +297,19 @@ def resolve(
     chains = _check_layers(tree, layers) if layers is not None else None
     if chains is not None:
         chains = {
-            v: [_cast(a, dtype, f"layer {j} of node {v!r}") for j, a in enumerate(c)]
+            v: [
+                _cast(a, dtype, lambda v=v, j=j: f"layer {j} of node {v!r}")
+                for j, a in enumerate(c)
+            ]
             for v, c in chains.items()
         }
     if matrices is None:
         matrices = _layers_to_matrices(tree, chains)
     validate_matrices(tree, matrices)
-    mats = {v: _cast(matrices[v], dtype, f"matrix of node {v!r}") for v in schedule(tree).postorder}
+    mats = {
+        v: _cast(matrices[v], dtype, lambda v=v: f"matrix of node {v!r}")
+        for v in schedule(tree).postorder
+    }
     return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
 
 
@@ -314,7 +324,7 @@ def _resolve_own_layers(model: Any, dtype: torch.dtype | None) -> Resolved:
         lambda key: f"layer {key[1]} of node {key[0]!r}",
     )
     chains = {
-        v: [_cast(a, dtype, f"layer {j} of node {v!r}") for j, a in enumerate(c)]
+        v: [_cast(a, dtype, lambda v=v, j=j: f"layer {j} of node {v!r}") for j, a in enumerate(c)]
         for v, c in raw.items()
     }
     matrices = _layers_to_matrices(tree, chains)
@@ -338,5 +348,5 @@ def require_product_pooling(r: Resolved, what: str, instead: str) -> Resolved:
 def _resolve_network(model: Any, dtype: torch.dtype | None, where: str) -> Resolved:
     tensors = dict(model.tensors())
     check_finite(tensors, lambda k: f"tensor {k!r}")
-    cast = {k: _cast(t, dtype, f"tensor {k!r}") for k, t in tensors.items()}
+    cast = {k: _cast(t, dtype, lambda k=k: f"tensor {k!r}") for k, t in tensors.items()}
     return Resolved(tree=model.tree, matrices=None, layers=None, model=model, tensors=cast)

@@ -116,7 +116,10 @@ def _spectrum_batches(w: Sweeps, targets: list[int], ks: list[int]):
             return "wide"
         return "interior" if s.children_at[c] else "leaf"
 
-    for group in group_by(targets, lambda c: (kind(c), shapes[c], ks[c])):
+    def groups() -> list[list[int]]:
+        return group_by(targets, lambda c: (kind(c), shapes[c], ks[c]))
+
+    for group in w.cached(("spectra", tuple(targets)), groups):
         how, k = kind(group[0]), ks[group[0]]
         if how == "wide":
             a, b = w.projected.get(group), w.context.get(group)
@@ -207,7 +210,7 @@ def _scaled_groups(r: Resolved, targets: list[Node]) -> Iterator[tuple[list[Node
         return
     w = sweeps(r.tree, r.matrices)
     index, nodes = w.schedule.index, w.schedule.postorder
-    ks = _spectrum_lengths(w)
+    ks = w.cached("lengths", lambda: _spectrum_lengths(w))
     for group, a, b, log_scale, k in _spectrum_batches(w, [index[c] for c in targets], ks):
         yield [nodes[p] for p in group], _to_scaled(_pair_eigvals(a, b), log_scale, k)
 
