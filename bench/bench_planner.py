@@ -9,7 +9,7 @@ L x L lattice with bond dimension chi (single layer closed, or a norm <psi|psi> 
 Run ``python bench/bench_planner.py`` (or ``python bench/run.py``); prints markdown tables. Each
 optimizer runs 3 times: plan seconds is the median, FLOPs the worst of the 3 (random optimizers
 vary), ratio is to the best FLOPs any optimizer found in any run (including a 5 s cotengra
-reference). "dp" is skipped above 41 tensors (over a minute at ~100 tensors).
+reference). "dp" is skipped above its refusal limit (30 operands, ``paths.EXHAUSTIVE_MAX_OPERANDS``).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ NETWORKS: dict[str, Callable[[], Net]] = {
 }
 
 OPTIMIZERS = ("auto", "greedy", "dp", "auto-hq", "oe-auto", "cotengra")
-DP_MAX = 41
+DP_MAX = paths.EXHAUSTIVE_MAX_OPERANDS["dp"]
 
 
 def _equation(net: Net) -> tuple[str, list[tuple[int, ...]]]:
