@@ -376,12 +376,12 @@ def plot_tree_ranks(tree, ranks: dict[str, Any], ax=None, *, title: str = ""):
     matplotlib.figure.Figure
     """
     plt = _pyplot()
-    from tnreg import trees
+    from tnreg import tree_display, trees
 
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 0.9 * trees.order(tree)), 1.6 + trees.depth(tree)))
     trees.draw(tree, ax=ax)
-    pos = trees._layout(tree)
+    pos = tree_display._layout(tree)
     names = trees.node_names(tree)
     for v, (x, y) in pos.items():
         if names[v] in ranks:
