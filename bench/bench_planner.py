@@ -9,7 +9,8 @@ L x L lattice with bond dimension chi (single layer closed, or a norm <psi|psi> 
 Run ``python bench/bench_planner.py`` (or ``python bench/run.py``); prints markdown tables. Each
 optimizer runs 3 times: plan seconds is the median, FLOPs the worst of the 3 (random optimizers
 vary), ratio is to the best FLOPs any optimizer found in any run (including a 5 s cotengra
-reference). "dp" is skipped above its refusal limit (30 operands, ``paths.EXHAUSTIVE_MAX_OPERANDS``).
+reference). "dp" is skipped above its refusal limit (30 operands,
+``paths.EXHAUSTIVE_MAX_OPERANDS``).
 """
 
 from __future__ import annotations
