@@ -13,7 +13,8 @@ Settings (issue 10, "A cost-based evaluation planner for index batches"):
 Every row also times the previous planner (balanced pairwise merges, ``gather.plan_indices``).
 
 Run: ``python bench/bench_evaluate.py [--repeats 7] [--device cpu] [--out FILE]``; prints a
-markdown table (median of repeats, all columns in one process).
+markdown table (median of repeats; the columns of a row are measured in alternating rounds of a
+few back-to-back steps, so they see the same load on a shared machine with warm caches).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import random
 import statistics
 import sys
 import time
@@ -43,15 +45,30 @@ def sync(device):
 
 
 def timed(fn, repeats, device):
-    fn()
-    sync(device)
-    times = []
+    return timed_many({"x": fn}, repeats, device)["x"]
+
+
+def timed_many(fns, repeats, device, block=3):
+    """Median time per call of each function, measured in rounds: each round runs every
+    function once to warm up, then times ``block`` calls in a row (caches warm, as in training).
+    Rounds alternate between the functions in a shuffled (seeded) order, so every column sees
+    the same machine load and no column always runs after the same neighbour: what one step
+    leaves in the allocator and the caches changes the next one's time by up to 2x here."""
+    times = {name: [] for name in fns}
+    order = list(fns)
+    rng = random.Random(0)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        rng.shuffle(order)  # no function always follows the same one (allocator, caches)
+        for name in order:
+            fn = fns[name]
+            fn()
+            sync(device)
+            t0 = time.perf_counter()
+            for _ in range(block):
+                fn()
+            sync(device)
+            times[name].append((time.perf_counter() - t0) / block)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def step(params, forward, target, lr=1e-3):
@@ -96,21 +113,20 @@ def cp_row(order, dim, rank, batch, repeats, device, dense):
     factors = [p[0].detach().clone().requires_grad_(True) for p in model.params]
     ref = per_sample(factors, idx)
     diff = (model(plan).detach() - ref.detach()).abs().max() / ref.abs().max()
+    fns = {
+        "tnreg": lambda: step(params, lambda: model(plan), target),
+        "previous": lambda: step(params, lambda: model(old), target),
+        "gather": lambda: step(factors, lambda: per_sample(factors, idx), target),
+    }
+    if dense:
+        fns["dense"] = lambda: step(factors, lambda: densify(factors, idx), target)
     row = {
         "setting": f"CP order {order}, d={dim}, R={rank}, B={batch}",
-        "tnreg": timed(lambda: step(params, lambda: model(plan), target), repeats, device),
-        "previous": timed(lambda: step(params, lambda: model(old), target), repeats, device),
-        "gather": timed(
-            lambda: step(factors, lambda: per_sample(factors, idx), target), repeats, device
-        ),
         "dense": math.nan,
+        **timed_many(fns, repeats, device),
         "diff": float(diff),
         "plan": plan.cost_report(),
     }
-    if dense:
-        row["dense"] = timed(
-            lambda: step(factors, lambda: densify(factors, idx), target), repeats, device
-        )
     return row
 
 
@@ -127,11 +143,17 @@ def htf_row(repeats, device):
     diff = (model(plan).detach() - base(idx).detach()).abs().max() / base(idx).abs().max()
     return {
         "setting": "HTF order 4, d=16, binary, widths 512, B=2048",
-        "tnreg": timed(lambda: step(params, lambda: model(plan), target), repeats, device),
-        "previous": timed(lambda: step(params, lambda: model(old), target), repeats, device),
+        **timed_many(
+            {
+                "tnreg": lambda: step(params, lambda: model(plan), target),
+                "previous": lambda: step(params, lambda: model(old), target),
+                "onehot": lambda: step(bparams, lambda: base(idx), target),
+            },
+            repeats,
+            device,
+        ),
         "gather": math.nan,
         "dense": math.nan,
-        "onehot": timed(lambda: step(bparams, lambda: base(idx), target), repeats, device),
         "diff": float(diff),
         "plan": plan.cost_report(),
     }

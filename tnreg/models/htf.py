@@ -288,6 +288,8 @@ class HierarchicalTensorFactorization(base.Factorization):
         mats = self.matrices()
         leaves = {v: mats[v].transpose(0, 1) for v in self.tree if self.tree.out_degree(v) == 0}
         top = self._bottom_up(mats, leaves, plan)
+        if plan.outer is not None:  # the matrix-product finish gathered the samples: (E, B)
+            return self._finish(top)
         return self._finish(top.index_select(0, plan.output)[..., 0].T)
 
     def plan_indices(self, indices: torch.Tensor) -> IndexPlan:
@@ -347,7 +349,8 @@ class HierarchicalTensorFactorization(base.Factorization):
                         operands.append(a.index_select(0, m.rows_a) * b.index_select(0, m.rows_b))
                 if node == self._root and plan.outer is not None:
                     weights = None if self.output == "ones" else mats[node]
-                    return _outer_finish(*(operands[i] for i in plan.outer), weights)
+                    a, b = (operands[i] for i in plan.outer)
+                    return _outer_finish(a, b, weights, plan.output)
                 pooled = operands[-1]
             if node == self._root:  # (R, 1) output layer: a weighted sum over channels
                 if self.output != "ones":
@@ -446,10 +449,15 @@ def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return torch.bmm(x.transpose(0, 1).contiguous(), m).transpose(0, 1).contiguous()
 
 
-def _outer_finish(a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-    """Root value at every pair of rows of a (Ua, E, R) and b (Ub, E, R): (Ua * Ub, E, 1).
+def _outer_finish(
+    a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor | None, output: torch.Tensor
+) -> torch.Tensor:
+    """Root values at the samples, (E, B): one GEMM over every pair of rows of a (Ua, E, R) and
+    b (Ub, E, R), then one gather of the flattened (Ua, Ub) result at ``output``.
 
-    ``weights`` is the (E, R, 1) output layer, or ``None`` when it is fixed to ones.
+    ``weights`` is the (E, R, 1) output layer, or ``None`` when it is fixed to ones. The GEMM
+    result is gathered where it is made, so the backward pass scatters into a contiguous
+    (Ua, Ub) gradient and runs two contiguous GEMMs.
     """
     if weights is not None:  # the output layer's weight per channel (E, R), on the smaller
         if a.shape[0] <= b.shape[0]:
@@ -457,12 +465,18 @@ def _outer_finish(a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor | None
         else:
             b = b * weights[..., 0]
     if a.is_cuda:  # one batched kernel (launch count matters on the GPU)
-        full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))
-    else:  # member by member on contiguous copies: each member gets a single model's bits
-        full = torch.stack(
-            [a[:, e].contiguous() @ b[:, e].contiguous().T for e in range(a.shape[1])]
-        )
-    return full.flatten(1).T.unsqueeze(-1)  # (E, Ua, Ub) -> (Ua * Ub, E, 1)
+        full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
+        return full.flatten(1).index_select(1, output)
+    if a.shape[1] == 1:  # a single model: views, so the backward pass allocates no zeros
+        full = a.reshape(a.shape[0], -1) @ b.reshape(b.shape[0], -1).T
+        return full.view(1, -1).index_select(1, output)
+    # member by member on contiguous copies: each member gets a single model's bits
+    return torch.stack(
+        [
+            (a[:, e].contiguous() @ b[:, e].contiguous().T).view(-1).index_select(0, output)
+            for e in range(a.shape[1])
+        ]
+    )
 
 
 def _compact(values):
