@@ -149,3 +149,59 @@ def test_cuda_plans_match_cpu(name):
     ref = model(idx).detach()
     model = model.to("cuda")
     torch.testing.assert_close(model(idx.cuda()).detach().cpu(), ref, rtol=1e-12, atol=1e-14)
+
+
+def _sparse_cp(**kw):
+    """Order 8, d=10, few samples: the root's last merge is memoized pairs (fused _PairDot)."""
+    model = CP(8, 10, 6, seed=0, dtype=torch.float64, init_std=0.8, **kw)
+    gen = torch.Generator().manual_seed(1)
+    idx = torch.randint(0, 10, (300, 8), generator=gen)
+    plan = model.plan_indices(idx)
+    assert plan.outer is None and plan.merges[model._root][-1].kind == "pairs"
+    return model, idx, plan
+
+
+def _per_sample(model, idx):
+    """Independent reference: gather each factor's row per sample, multiply, sum."""
+    mats = model.matrices()
+    out = 1.0
+    for n in range(8):
+        out = out * mats[n][:, idx[:, n], :]  # (E, B, R)
+    weights = mats[model._root][..., 0]  # (E, R)
+    return (out * weights[:, None, :]).sum(-1)
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"weighted": True, "ensemble": 2}], ids=["cp", "weighted-ensemble"]
+)
+def test_fused_root_pairs_match_per_sample_products(kw):
+    model, idx, plan = _sparse_cp(**kw)
+    expected = _per_sample(model, idx)
+    got = model(plan)
+    torch.testing.assert_close(got.reshape(expected.shape), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_fused_root_pairs_gradcheck_and_double_backward():
+    from tnreg.models.htf import _PairDot
+
+    gen = torch.Generator().manual_seed(2)
+    a = torch.randn(5, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    b = torch.randn(4, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    ra = torch.tensor([0, 1, 4, 4, 2, 0])
+    rb = torch.tensor([3, 3, 0, 1, 2, 0])
+    fn = lambda x, y: _PairDot.apply(x, y, ra, rb)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (a, b))
+    assert torch.autograd.gradgradcheck(fn, (a, b))
+
+
+def test_fused_root_pairs_in_many_chunks_give_the_same_gradients(monkeypatch):
+    import tnreg.models.htf as htf
+
+    monkeypatch.setattr(htf, "_CHUNK_ELEMENTS", 7)  # one row per chunk
+    model, idx, plan = _sparse_cp(weighted=True)
+    loss = model(plan).square().sum()
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    ref_loss = _per_sample(model, idx).square().sum()
+    ref = torch.autograd.grad(ref_loss, list(model.parameters()))
+    for g, r in zip(grads, ref):
+        torch.testing.assert_close(g, r, rtol=1e-11, atol=1e-14)
