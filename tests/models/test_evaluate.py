@@ -182,16 +182,17 @@ def test_fused_root_pairs_match_per_sample_products(kw):
 
 
 def test_fused_root_pairs_gradcheck_and_double_backward():
-    from tnreg.models.htf import _PairDot
+    from tnreg.models.htf import _PairDot, _PairProduct
 
     gen = torch.Generator().manual_seed(2)
     a = torch.randn(5, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
     b = torch.randn(4, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
     ra = torch.tensor([0, 1, 4, 4, 2, 0])
     rb = torch.tensor([3, 3, 0, 1, 2, 0])
-    fn = lambda x, y: _PairDot.apply(x, y, ra, rb)  # noqa: E731
-    assert torch.autograd.gradcheck(fn, (a, b))
-    assert torch.autograd.gradgradcheck(fn, (a, b))
+    for op in (_PairDot, _PairProduct):
+        fn = lambda x, y, op=op: op.apply(x, y, ra, rb)  # noqa: E731
+        assert torch.autograd.gradcheck(fn, (a, b))
+        assert torch.autograd.gradgradcheck(fn, (a, b))
 
 
 def test_fused_root_pairs_in_many_chunks_give_the_same_gradients(monkeypatch):

@@ -349,7 +349,7 @@ class HierarchicalTensorFactorization(base.Factorization):
                     if m.kind == "outer":  # every row of a times every row of b
                         operands.append((a.unsqueeze(1) * b.unsqueeze(0)).flatten(0, 1))
                     else:
-                        operands.append(a.index_select(0, m.rows_a) * b.index_select(0, m.rows_b))
+                        operands.append(_PairProduct.apply(a, b, m.rows_a, m.rows_b))
                 if fused:  # the root's last merge and its weighted sum in one pass, in chunks
                     a, b = operands[last.a], operands[last.b]
                     if self.output != "ones":
@@ -460,6 +460,13 @@ def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 _CHUNK_ELEMENTS = 2**17  # rows per chunk x E x R: a chunk's gathered rows stay in cache
 
 
+def _chunk_rows(a: torch.Tensor, n: int) -> int:
+    """Rows per chunk: cache-sized on the CPU; all at once on a GPU (launches cost more there)."""
+    if a.is_cuda:
+        return max(n, 1)
+    return max(1, _CHUNK_ELEMENTS // max(1, a.shape[1] * a.shape[2]))
+
+
 class _PairDot(torch.autograd.Function):
     """``out[u, e] = Σ_r a[ra[u], e, r] · b[rb[u], e, r]``: a root's last memoized merge and its
     sum over channels, fused.
@@ -475,7 +482,7 @@ class _PairDot(torch.autograd.Function):
     def forward(ctx, a, b, ra, rb):
         ctx.save_for_backward(a, b, ra, rb)
         n = ra.shape[0]
-        step = max(1, _CHUNK_ELEMENTS // max(1, a.shape[1] * a.shape[2]))
+        step = _chunk_rows(a, n)
         out = a.new_empty(n, a.shape[1])
         for s in range(0, n, step):
             ia, ib = ra[s : s + step], rb[s : s + step]
@@ -494,9 +501,47 @@ class _PairDot(torch.autograd.Function):
             gb = gb.index_add(0, rb, a.index_select(0, ra) * g) if need_b else None
             return ga, gb, None, None
         n = ra.shape[0]
-        step = max(1, _CHUNK_ELEMENTS // max(1, a.shape[1] * a.shape[2]))
+        step = _chunk_rows(a, n)
         for s in range(0, n, step):
             ia, ib, g = ra[s : s + step], rb[s : s + step], grad[s : s + step, :, None]
+            if ga is not None:
+                ga.index_add_(0, ia, b.index_select(0, ib) * g)
+            if gb is not None:
+                gb.index_add_(0, ib, a.index_select(0, ia) * g)
+        return ga, gb, None, None
+
+
+class _PairProduct(torch.autograd.Function):
+    """``out[u] = a[ra[u]] * b[rb[u]]``: one memoized merge, gathered and multiplied in chunks
+    of rows that stay in cache (the gathered operands are never materialized whole, nor kept
+    for the backward pass, which regathers per chunk). Double backward as :class:`_PairDot`.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, ra, rb):
+        ctx.save_for_backward(a, b, ra, rb)
+        n = ra.shape[0]
+        step = _chunk_rows(a, n)
+        out = a.new_empty(n, *a.shape[1:])
+        for s in range(0, n, step):
+            ia, ib = ra[s : s + step], rb[s : s + step]
+            torch.mul(a.index_select(0, ia), b.index_select(0, ib), out=out[s : s + step])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, ra, rb = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad[:2]
+        ga = torch.zeros_like(a) if need_a else None
+        gb = torch.zeros_like(b) if need_b else None
+        if torch.is_grad_enabled():  # create_graph=True: one differentiable pass, no chunks
+            ga = ga.index_add(0, ra, b.index_select(0, rb) * grad) if need_a else None
+            gb = gb.index_add(0, rb, a.index_select(0, ra) * grad) if need_b else None
+            return ga, gb, None, None
+        n = ra.shape[0]
+        step = _chunk_rows(a, n)
+        for s in range(0, n, step):
+            ia, ib, g = ra[s : s + step], rb[s : s + step], grad[s : s + step]
             if ga is not None:
                 ga.index_add_(0, ia, b.index_select(0, ib) * g)
             if gb is not None:
