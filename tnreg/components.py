@@ -122,10 +122,16 @@ def local_norms(tree: nx.DiGraph, layers: Layers) -> dict[Node, torch.Tensor]:
     >>> local_norms(star(2), mats)[(0, 1)]
     tensor([[5.6569, 5.6569, 5.6569]])
     """
+    vectors = local_vectors(tree, layers)
+    groups: dict[tuple, list[Node]] = {}  # nodes whose vectors have equal shapes: one batch
+    for v, vecs in vectors.items():
+        groups.setdefault(tuple(tuple(x.shape) for x in vecs), []).append(v)
     out: dict[Node, torch.Tensor] = {}
-    for v, vecs in local_vectors(tree, layers).items():
-        norm = torch.linalg.vector_norm(vecs[0], dim=-1)
-        for x in vecs[1:]:
-            norm = norm * torch.linalg.vector_norm(x, dim=-1)
-        out[v] = norm
-    return out
+    for nodes in groups.values():
+        norm = None
+        for j in range(len(vectors[nodes[0]])):
+            stacked = torch.stack([vectors[v][j] for v in nodes])
+            n = torch.linalg.vector_norm(stacked, dim=-1)
+            norm = n if norm is None else norm * n
+        out.update(zip(nodes, norm.unbind(0)))
+    return {v: out[v] for v in vectors}

@@ -38,9 +38,10 @@ import torch
 
 from tnreg.analysis.ranks import effective_rank, numerical_rank
 from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
-from tnreg.analysis.spectra import scaled_spectra_of
+from tnreg.analysis.spectra import _scaled_groups
 from tnreg.components import local_norms
-from tnreg.trees import mode_sets, node_names, postorder, root
+from tnreg.schedule import schedule
+from tnreg.trees import mode_sets, node_names
 from tnreg.typing import Mode, Node
 
 __all__ = ["RankReport", "RankRow", "rank_report"]
@@ -236,51 +237,56 @@ def rank_report(
         r = resolve(source, matrices, dtype=dtype, where="rank_report")
         first = next(iter((r.matrices or r.tensors).values()))
         index = list(_members(member, first.shape[0]))
-        scaled = scaled_spectra_of(r, None)
         return RankReport(
-            rows=tuple(_rows(r, scaled, index, rtol, atol)),
+            rows=tuple(_rows(r, index, first.shape[0], rtol, atol)),
             members=tuple(index),
             rtol=float(rtol),
             atol=float(atol),
         )
 
 
-def _rows(r: Resolved, scaled: Mapping, index: list[int], rtol: float, atol: float) -> list:
+def _rows(r: Resolved, index: list[int], members: int, rtol: float, atol: float) -> list:
+    """The report's rows, computed per batch of equal spectrum shapes (few kernels at order
+    1024) and split into one row per node at the end, in postorder."""
     tree = r.tree
+    targets = list(schedule(tree).postorder[:-1])
     sets = mode_sets(tree)
     names = node_names(tree)
+    every = index == list(range(members))
+    pick = (lambda t: t) if every else (lambda t: t[:, index])
     if r.is_product_pooling:
         locals_ = local_norms(tree, r.matrices)
         bounds = tree_rank_bounds(tree, r.matrices)
-    else:
-        locals_ = {}
-        bounds = {v: r.model.network.rank_bound(list(sets[v])) for v in scaled}
-    rel = {v: scaled[v].relative[index] for v in scaled}
-    log_max = {v: scaled[v].log_max[index] for v in scaled}
-    spectrum = {v: rel[v] * log_max[v].exp().unsqueeze(-1) for v in scaled}  # may be inf
-    # ranks are scale-invariant: measure the relative spectrum unless an absolute atol is set
-    measured = rel if atol == 0 else spectrum
-    erank = _batched(lambda s: effective_rank(s, atol=atol), measured)
-    nrank = _batched(lambda s: numerical_rank(s, rtol=rtol, atol=atol), measured)
-    nlocal = _batched(
-        lambda s: numerical_rank(s, rtol=rtol, atol=atol),
-        {v: locals_[v][index] for v in scaled if v in locals_},
-    )
-    return [
-        RankRow(
-            node=v,
-            modes=sets[v],
-            spectrum=spectrum[v],
-            effective_rank=erank[v],
-            numerical_rank=nrank[v],
-            bound=bounds[v],
-            local_components=nlocal.get(v),
-            name=names[v],
-            relative=rel[v],
-            log_max=log_max[v],
+        nlocal = _batched(
+            lambda s: numerical_rank(s, rtol=rtol, atol=atol),
+            locals_ if every else {v: t[index] for v, t in locals_.items()},
         )
-        for v in scaled
-    ]
+    else:
+        bounds = {v: r.model.network.rank_bound(list(sets[v])) for v in targets}
+        nlocal = {}
+    rows: dict[Node, RankRow] = {}
+    for group, batch in _scaled_groups(r, targets):
+        rel, log_max = pick(batch.relative), pick(batch.log_max)
+        spectrum = rel * log_max.exp().unsqueeze(-1)  # may be inf
+        # ranks are scale-invariant: measure the relative spectrum unless an absolute atol is set
+        measured = rel if atol == 0 else spectrum
+        erank = effective_rank(measured, atol=atol)
+        nrank = numerical_rank(measured, rtol=rtol, atol=atol)
+        parts = (t.unbind(0) for t in (spectrum, erank, nrank, rel, log_max))
+        for v, sp, er, nr, rl, lm in zip(group, *parts, strict=True):
+            rows[v] = RankRow(
+                node=v,
+                modes=sets[v],
+                spectrum=sp,
+                effective_rank=er,
+                numerical_rank=nr,
+                bound=bounds[v],
+                local_components=nlocal.get(v),
+                name=names[v],
+                relative=rl,
+                log_max=lm,
+            )
+    return [rows[v] for v in targets]
 
 
 def _batched(fn, values: Mapping[Node, torch.Tensor]) -> dict[Node, torch.Tensor]:
@@ -316,17 +322,18 @@ def tree_rank_bounds(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) ->
     Linear in the tree size, and equal to ``network.rank_bound`` on these networks (tested),
     which costs a max-flow per node.
     """
-    top = root(tree)
+    s = schedule(tree)
+    top, order, children = s.root, s.postorder, s.children
     inside: dict[Node, int] = {}
-    for v in postorder(tree):
+    for v in order:
         rows, cols = int(matrices[v].shape[1]), int(matrices[v].shape[2])
-        kids = list(tree.successors(v))
+        kids = children[v]
         inside[v] = rows if not kids else min(rows, math.prod(inside[c] for c in kids))
         if v != top:
             inside[v] = min(inside[v], cols)
     outside: dict[Node, int] = {}
-    for v in reversed(postorder(tree)):
-        kids = list(tree.successors(v))
+    for v in reversed(order):
+        kids = children[v]
         prefix = [1]  # products of the siblings' inside cuts before / after each child
         for c in kids:
             prefix.append(prefix[-1] * inside[c])
@@ -338,8 +345,8 @@ def tree_rank_bounds(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) ->
             suffix *= inside[c]
     # the modes outside I(v): the product of all mode sizes over the product inside (exact ints)
     under: dict[Node, int] = {}
-    for v in postorder(tree):
-        kids = list(tree.successors(v))
+    for v in order:
+        kids = children[v]
         under[v] = int(matrices[v].shape[1]) if not kids else math.prod(under[c] for c in kids)
     total = under[top]
     return {v: min(inside[v], outside[v], total // under[v]) for v in outside}
