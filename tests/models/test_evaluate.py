@@ -206,3 +206,17 @@ def test_fused_root_pairs_in_many_chunks_give_the_same_gradients(monkeypatch):
     ref = torch.autograd.grad(ref_loss, list(model.parameters()))
     for g, r in zip(grads, ref):
         torch.testing.assert_close(g, r, rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fused_root_pairs_match_cpu():
+    model, idx, plan = _sparse_cp(weighted=True, ensemble=2)
+    ref = model(plan).detach()
+    grads = torch.autograd.grad(model(plan).square().sum(), list(model.parameters()))
+    model = model.to("cuda")
+    out = model(idx.cuda())
+    torch.testing.assert_close(out.detach().cpu(), ref)
+    got = torch.autograd.grad(out.square().sum(), list(model.parameters()))
+    for g, r in zip(got, grads):
+        torch.testing.assert_close(g.cpu(), r)

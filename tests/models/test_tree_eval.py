@@ -95,3 +95,19 @@ def test_bad_indices_are_refused_before_planning():
     model = tt()
     with pytest.raises(ValueError, match=r"indices must have shape \(batch, 4\)"):
         model(torch.zeros(3, 2, dtype=torch.long))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("make", FORMATS.values(), ids=FORMATS.keys())
+def test_cuda_memoized_route_matches_cpu(make):
+    model = make()
+    idx = batch(model.dims, 80)
+    ref = model(idx).detach()
+    grads = torch.autograd.grad(model(idx).square().sum(), list(model.params))
+    model = model.to("cuda")
+    out = model(idx.cuda())
+    torch.testing.assert_close(out.detach().cpu(), ref)
+    got = torch.autograd.grad(out.square().sum(), list(model.params))
+    for g, r in zip(got, grads):
+        torch.testing.assert_close(g.cpu(), r)
