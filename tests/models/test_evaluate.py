@@ -152,7 +152,7 @@ def test_cuda_plans_match_cpu(name):
 
 
 def _sparse_cp(**kw):
-    """Order 8, d=10, few samples: the root's last merge is memoized pairs (fused _PairDot)."""
+    """Order 8, d=10, few samples: the root's last merge is memoized pairs (fused _PairMerge)."""
     model = CP(8, 10, 6, seed=0, dtype=torch.float64, init_std=0.8, **kw)
     gen = torch.Generator().manual_seed(1)
     idx = torch.randint(0, 10, (300, 8), generator=gen)
@@ -182,15 +182,15 @@ def test_fused_root_pairs_match_per_sample_products(kw):
 
 
 def test_fused_root_pairs_gradcheck_and_double_backward():
-    from tnreg.models.htf import _PairDot, _PairProduct
+    from tnreg.models.htf import _PairMerge
 
     gen = torch.Generator().manual_seed(2)
     a = torch.randn(5, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
     b = torch.randn(4, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
     ra = torch.tensor([0, 1, 4, 4, 2, 0])
     rb = torch.tensor([3, 3, 0, 1, 2, 0])
-    for op in (_PairDot, _PairProduct):
-        fn = lambda x, y, op=op: op.apply(x, y, ra, rb)  # noqa: E731
+    for reduce in (True, False):
+        fn = lambda x, y, reduce=reduce: _PairMerge.apply(x, y, ra, rb, reduce)  # noqa: E731
         assert torch.autograd.gradcheck(fn, (a, b))
         assert torch.autograd.gradgradcheck(fn, (a, b))
 
