@@ -160,12 +160,7 @@ class NetworkModel(base.Factorization):
         """
         if self._index_plan is not None and self._index_plan.matches(indices):
             return self._index_plan
-        checked = check_indices(indices, self.dims)
-        if checked.device != self.params[0].device:
-            raise ValueError(
-                f"indices are on {checked.device} but the model is on {self.params[0].device}; "
-                f"move them with indices.to({str(self.params[0].device)!r})"
-            )
+        checked = check_indices(indices, self.dims, device=self.params[0].device)
         if self._rooted is None:
             return checked
         self._index_plan = plan_tree_indices(self._rooted, checked, self.dims)

@@ -103,16 +103,23 @@ class IndexPlan:
 
     def matches(self, indices: torch.Tensor) -> bool:
         """Whether ``indices`` is the batch this plan was built for."""
-        mine = self.indices
-        return indices is mine or (
-            indices.shape == mine.shape
-            and indices.device == mine.device
-            and bool(torch.equal(indices, mine))
-        )
+        return same_batch(indices, self.indices)
 
 
-def check_indices(indices: object, dims: tuple[int, ...]) -> torch.Tensor:
-    """Validate a batch of multi-indices against mode sizes; returns a (B, N) long tensor."""
+def same_batch(indices: torch.Tensor, planned: torch.Tensor) -> bool:
+    """Whether ``indices`` is the batch a plan was built for (``planned``): cached plans use it."""
+    return indices is planned or (
+        indices.shape == planned.shape
+        and indices.device == planned.device
+        and bool(torch.equal(indices, planned))
+    )
+
+
+def check_indices(
+    indices: object, dims: tuple[int, ...], *, device: torch.device | None = None
+) -> torch.Tensor:
+    """Validate a batch of multi-indices against mode sizes (and the model's ``device``, when
+    given); returns a (B, N) long tensor."""
     if not isinstance(indices, torch.Tensor):
         raise TypeError(
             f"indices must be a torch integer tensor of shape (batch, {len(dims)}); "
@@ -134,6 +141,11 @@ def check_indices(indices: object, dims: tuple[int, ...]) -> torch.Tensor:
                 raise IndexError(
                     f"index {bad} out of range for mode {n} of size {d} (valid: 0..{d - 1})"
                 )
+    if device is not None and indices.device != device:
+        raise ValueError(
+            f"indices are on {indices.device} but the model is on {device}; "
+            f"move them with indices.to({str(device)!r})"
+        )
     return indices.long()
 
 

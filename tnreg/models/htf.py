@@ -301,12 +301,7 @@ class HierarchicalTensorFactorization(base.Factorization):
         """
         if self._index_plan is not None and self._index_plan.matches(indices):
             return self._index_plan
-        checked = check_indices(indices, self.dims)
-        if checked.device != self._ones.device:
-            raise ValueError(
-                f"indices are on {checked.device} but the model is on {self._ones.device}; "
-                f"move them with indices.to({str(self._ones.device)!r})"
-            )
+        checked = check_indices(indices, self.dims, device=self._ones.device)
         self._index_plan = plan_evaluation(
             self.tree, self._schedule, checked, self.dims, self.widths, members=self.members
         )

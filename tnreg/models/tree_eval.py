@@ -32,7 +32,7 @@ import networkx as nx
 import torch
 from opt_einsum import get_symbol
 
-from tnreg.models.gather import distinct_rows
+from tnreg.models.gather import distinct_rows, same_batch
 from tnreg.network import TensorNetwork, holders, is_tree_network
 
 __all__ = ["RootedNetwork", "TreeIndexPlan", "evaluate_tree", "plan_tree_indices", "root_network"]
@@ -86,12 +86,7 @@ class TreeIndexPlan:
 
     def matches(self, indices: torch.Tensor) -> bool:
         """Whether ``indices`` is the batch this plan was built for."""
-        mine = self.indices
-        return indices is mine or (
-            indices.shape == mine.shape
-            and indices.device == mine.device
-            and bool(torch.equal(indices, mine))
-        )
+        return same_batch(indices, self.indices)
 
     def cost_report(self) -> str:
         """Rows per table against the batch size (readable text)."""
