@@ -294,15 +294,7 @@ def resolve(
             f"{where}: node matrices are required with a plain tree: pass (tree, matrices) or "
             f"a model"
         )
-    chains = _check_layers(tree, layers) if layers is not None else None
-    if chains is not None:
-        chains = {
-            v: [
-                _cast(a, dtype, lambda v=v, j=j: f"layer {j} of node {v!r}")
-                for j, a in enumerate(c)
-            ]
-            for v, c in chains.items()
-        }
+    chains = _cast_layers(_check_layers(tree, layers), dtype) if layers is not None else None
     if matrices is None:
         matrices = _layers_to_matrices(tree, chains)
     validate_matrices(tree, matrices)
@@ -311,6 +303,14 @@ def resolve(
         for v in schedule(tree).postorder
     }
     return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
+
+
+def _cast_layers(chains: Mapping[Node, list[torch.Tensor]], dtype: torch.dtype | None) -> dict:
+    """Every layer in the analysis dtype (autograd graphs kept)."""
+    return {
+        v: [_cast(a, dtype, lambda v=v, j=j: f"layer {j} of node {v!r}") for j, a in enumerate(c)]
+        for v, c in chains.items()
+    }
 
 
 def _resolve_own_layers(model: Any, dtype: torch.dtype | None) -> Resolved:
@@ -323,10 +323,7 @@ def _resolve_own_layers(model: Any, dtype: torch.dtype | None) -> Resolved:
         {(v, j): a for v, c in raw.items() for j, a in enumerate(c)},
         lambda key: f"layer {key[1]} of node {key[0]!r}",
     )
-    chains = {
-        v: [_cast(a, dtype, lambda v=v, j=j: f"layer {j} of node {v!r}") for j, a in enumerate(c)]
-        for v, c in raw.items()
-    }
+    chains = _cast_layers(raw, dtype)
     matrices = _layers_to_matrices(tree, chains)
     check_finite(
         {v: matrices[v] for v, c in chains.items() if len(c) > 1},
