@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 import networkx as nx
 import torch
 
+from tnreg.gramians import group_by
 from tnreg.trees import postorder
 from tnreg.typing import Node
 
@@ -123,11 +124,9 @@ def local_norms(tree: nx.DiGraph, layers: Layers) -> dict[Node, torch.Tensor]:
     tensor([[5.6569, 5.6569, 5.6569]])
     """
     vectors = local_vectors(tree, layers)
-    groups: dict[tuple, list[Node]] = {}  # nodes whose vectors have equal shapes: one batch
-    for v, vecs in vectors.items():
-        groups.setdefault(tuple(tuple(x.shape) for x in vecs), []).append(v)
     out: dict[Node, torch.Tensor] = {}
-    for nodes in groups.values():
+    # nodes whose vectors have equal shapes: one batch
+    for nodes in group_by(vectors, lambda v: tuple(tuple(x.shape) for x in vectors[v])):
         norm = None
         for j in range(len(vectors[nodes[0]])):
             stacked = torch.stack([vectors[v][j] for v in nodes])

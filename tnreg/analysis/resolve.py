@@ -29,6 +29,7 @@ import networkx as nx
 import torch
 
 from tnreg.components import as_layers, node_products
+from tnreg.gramians import group_by
 from tnreg.schedule import Schedule, schedule
 from tnreg.trees import root
 from tnreg.typing import Node
@@ -123,11 +124,9 @@ def check_finite(named: Mapping[Any, torch.Tensor], describe: Any = str) -> None
     """
     if not named:
         return
-    groups: dict[tuple, list[torch.Tensor]] = {}
-    for t in named.values():
-        groups.setdefault((t.shape, t.dtype, t.device), []).append(t)
+    groups = group_by(named.values(), lambda t: (t.shape, t.dtype, t.device))
     with torch.no_grad():
-        flags = [torch.isfinite(torch.stack(ts)).all().cpu() for ts in groups.values()]
+        flags = [torch.isfinite(torch.stack(ts)).all().cpu() for ts in groups]
         if bool(torch.stack(flags).all()):
             return
     for key, t in named.items():
