@@ -31,7 +31,13 @@ from tnreg import trees
 from tnreg.contract import ContractionPlan, plan
 from tnreg.models import base
 from tnreg.models.gather import check_indices, check_vectors
-from tnreg.models.tree_eval import TreeIndexPlan, evaluate_tree, plan_tree_indices, root_network
+from tnreg.models.tree_eval import (
+    RootedNetwork,
+    TreeIndexPlan,
+    evaluate_tree,
+    plan_tree_indices,
+    root_network,
+)
 from tnreg.network import TensorNetwork
 from tnreg.typing import Node
 
@@ -99,7 +105,7 @@ class NetworkModel(base.Factorization):
             )
         )
         self._plans: dict[tuple[str, int], ContractionPlan] = {}
-        self._rooted = root_network(network)
+        self._rooting: tuple[RootedNetwork | None] | None = None  # rooted on first use
         self._index_plan: TreeIndexPlan | None = None
 
     def _find_mode_axes(self) -> dict[int, tuple[int, int]]:
@@ -151,6 +157,14 @@ class NetworkModel(base.Factorization):
                 output = (_E, *self.network.output)
             self._plans[key] = plan((tuple(inputs), output, sizes))
         return self._plans[key]
+
+    @property
+    def _rooted(self) -> RootedNetwork | None:
+        """The network rooted for memoized evaluation (``None``: not a tree), built on first use
+        so that models that are never evaluated at index batches do not pay for it."""
+        if self._rooting is None:
+            self._rooting = (root_network(self.network),)
+        return self._rooting[0]
 
     def plan_indices(self, indices: torch.Tensor) -> TreeIndexPlan | torch.Tensor:
         """Validate a batch of multi-indices and plan its memoized evaluation (cached).

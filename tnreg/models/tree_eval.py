@@ -99,7 +99,9 @@ def root_network(network: TensorNetwork) -> RootedNetwork | None:
     """The network rooted at a centroid tensor, or ``None`` if it is not a tree network."""
     if not is_tree_network(network):
         return None
-    names = list(network.tensors)
+    tensors = network.tensors  # a copy per access: read it once
+    names = list(tensors)
+    slot = {name: k for k, name in enumerate(names)}
     modes = set(network.output)
     graph = nx.Graph()
     graph.add_nodes_from(names)
@@ -115,7 +117,7 @@ def root_network(network: TensorNetwork) -> RootedNetwork | None:
     position = {name: p for p, name in enumerate(post)}
     order = []
     for name in post:
-        axes = network.tensors[name]
+        axes = tensors[name]
         up = bond_of[frozenset((name, parent[name]))] if name in parent else None
         kids = [k for k in graph.neighbors(name) if parent.get(k) == name]
         kids.sort(key=position.__getitem__)
@@ -130,7 +132,7 @@ def root_network(network: TensorNetwork) -> RootedNetwork | None:
         order.append(
             _Tensor(
                 name=name,
-                param=names.index(name),
+                param=slot[name],
                 kids=tuple(position[k] for k in kids),
                 modes=tuple(axes[a] for a in mode_axes),
                 perm=perm,
