@@ -111,8 +111,9 @@ def cp_row(order, dim, rank, batch, repeats, device, dense):
     old = plan_indices(model.tree, model._schedule, idx, model.dims)
     params = list(model.parameters())
     factors = [p[0].detach().clone().requires_grad_(True) for p in model.params]
-    ref = per_sample(factors, idx)
-    diff = (model(plan).detach() - ref.detach()).abs().max() / ref.abs().max()
+    with torch.no_grad():
+        ref = per_sample(factors, idx)
+        diff = (model(plan) - ref).abs().max() / ref.abs().max()
     fns = {
         "tnreg": lambda: step(params, lambda: model(plan), target),
         "previous": lambda: step(params, lambda: model(old), target),

@@ -90,11 +90,40 @@ def test_dense_star_splits_into_khatri_rao_halves_and_one_gemm():
     assert "GEMM 100 x 100 rows" in plan.cost_report()
 
 
-def test_order5_star_finishes_with_a_three_two_split():
+def test_order5_star_finishes_with_a_three_two_split_as_a_sampled_product():
     model = CP(5, 10, rank=1000, seed=0)
     plan = model.plan_indices(sample(model.dims, 10000, seed=0))
-    sizes = sorted(m.rows for m in plan.merges[model._root])
-    assert plan.outer is not None and sizes == [100, 100, 1000]
+    merges = plan.merges[model._root]
+    # (0,1,2) | (3,4) Khatri-Rao halves of 1000 and 100 rows, then only the 9,525 pairs that occur
+    assert sorted(m.rows for m in merges[:-1]) == [100, 100, 1000]
+    assert plan.outer is None and merges[-1].pattern is not None and merges[-1].rows == 9525
+    assert "sampled matrix product at 9525 pairs" in plan.cost_report()
+
+
+def test_sampled_finish_is_planned_on_the_cpu_only(monkeypatch):
+    model = CP(5, 10, rank=1000, seed=0)
+    idx = sample(model.dims, 10000, seed=0)
+    calls = []
+    real = ev._finish
+
+    def spy(*args):
+        calls.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(ev, "_finish", spy)
+    plan_evaluation(model.tree, model._schedule, idx, model.dims, model.widths)
+    assert calls == [True, True]  # the dp and the balanced candidates, both told: CPU
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_sampled_finish_matches_gathers_and_falls_back_for_other_dtypes(dtype):
+    model = CP(5, 4, rank=6, seed=1, init_std=0.5, dtype=dtype, weighted=True)
+    idx = sample(model.dims, 300, seed=4)
+    plan = model.plan_indices(idx)
+    assert plan.merges[model._root][-1].pattern is not None
+    old = plan_indices(model.tree, model._schedule, idx, model.dims)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=2e-2, atol=1e-2)
+    torch.testing.assert_close(model(plan), model(old), **tol)
 
 
 def test_sparse_star_uses_memoized_pairs_not_the_whole_tensor():

@@ -13,8 +13,10 @@ merge
     no gathers: densifying that part of the tensor).
 finish
     How a node ends. Below the root: the channel matrix product on the pooled table. At the root:
-    either the weighted sum over channels of the pooled table, or the *matrix-product finish*:
-    the root's value at every pair of rows of two tables as one GEMM, then one gather per sample.
+    the weighted sum over channels of the pooled table; the *matrix-product finish*: the root's
+    value at every pair of rows of two tables as one GEMM, then one gather per sample; or, on
+    the CPU, the *sampled finish*: the root's value only at the distinct pairs of rows that
+    occur, as a sampled matrix product (sparse kernels, :mod:`tnreg.models.sampled`).
 
 For each interior node the planner picks the merge order and kinds and the finish with the
 smallest estimated cost: exact dynamic programming over child subsets up to
@@ -23,23 +25,25 @@ cheapest merge first). Costs are in units of one element of a broadcast multiply
 backward; the constants were fitted on a shared 2-core CPU at the issue's settings
 (``bench/bench_evaluate.py``): a gathered pair costs about :data:`PAIRS` units per channel
 (index_select forward, index_add backward), a multiply-add of a GEMM about :data:`GEMM`, more
-for skinny ones (:data:`SKINNY`). The plan depends on the batch only; it is built once and
-reused by every training step.
+for skinny ones (:data:`SKINNY`), a pair and channel of the sampled finish :data:`SAMPLED`.
+The plan depends on the batch only; it is built once and reused by every training step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import torch
 
 from tnreg.models.gather import IndexPlan, Merge, distinct_rows
+from tnreg.models.sampled import Pattern
 from tnreg.typing import Node
 
-__all__ = ["GEMM", "OUTER", "PAIRS", "plan_evaluation"]
+__all__ = ["GEMM", "OUTER", "PAIRS", "SAMPLED", "plan_evaluation"]
 
 PAIRS = 1.25  # per row and channel: two gathers and a multiply (forward and backward)
+SAMPLED = 0.45  # per distinct pair and channel of the root's sampled matrix product (CPU)
 OUTER = 1.0  # per row and channel: a broadcast multiply
 GEMM = 0.05  # per multiply-add of a matrix product (forward and backward)
 SKINNY = 32.0  # a GEMM with m rows costs (1 + SKINNY / m) times more per multiply-add
@@ -94,14 +98,16 @@ def plan_evaluation(
     merges: dict[Node, list[Merge]] = {}
     lines, total = [], 0.0
     outer, output = None, indices.new_zeros(batch)
+    sampled = indices.device.type == "cpu"  # sparse kernels for the root's last merge
     for node, kids in schedule:
         out_width = 0 if node == top else widths[next(iter(tree.predecessors(node)))]
         search = _exact if len(kids) <= exact_limit else _greedy
         child_ids = [tables[k][0] for k in kids]
         child_rows = [tables[k][1] for k in kids]
+        width, at_root = widths[node], node == top
         choices = [
-            (_finish(full, splits, widths[node], out_width, members, node == top), weight, how)
-            for full, splits, weight, how in search(child_ids, child_rows, widths[node], members)
+            (_finish(full, splits, pairs, width, out_width, members, at_root, sampled), w, how)
+            for full, splits, pairs, w, how in search(child_ids, child_rows, width, members)
         ]
         (best, halves, cost), _, how = min(choices, key=lambda c: c[0][2] * c[1])
         total += cost
@@ -115,8 +121,11 @@ def plan_evaluation(
             _, ids, rows = emit(best)
             tables[node] = (ids, rows)
             output = ids
-            end = "weighted sum" if node == top else f"matmul {widths[node]}->{out_width}"
+            end = "weighted sum" if at_root else f"matmul {width}->{out_width}"
             end += f" at {rows} rows"
+            if at_root and sampled and merges[node] and merges[node][-1].kind == "pairs":
+                merges[node][-1] = emit.sampled(merges[node][-1])
+                end = f"sampled matrix product at {rows} pairs"
         lines.append(_line(node, how, merges[node], end, cost))
     report = _report(lines, total, batch, indices.shape[1], widths[top])
     return IndexPlan(merges=merges, output=output, outer=outer, indices=indices, report=report)
@@ -177,7 +186,8 @@ def _exact(child_ids, child_rows, width, members):
                         states += _candidates(s1, s2, counts[mask], width, members)
             table[mask] = _prune(states)
     full = (1 << k) - 1
-    best = (table[full], [(table[sub], table[full ^ sub]) for sub in _splits(full)], 1.0, "dp")
+    splits = [(table[sub], table[full ^ sub]) for sub in _splits(full)]
+    best = (table[full], splits, counts[full], 1.0, "dp")
     return [best, _balanced(k, counts, child_rows, width, members)]
 
 
@@ -195,10 +205,10 @@ def _balanced(k, counts, child_rows, width, members):
             nxt.append((ma | mb, min(cands, key=lambda s: s.cost)))
         ops = nxt + ops[len(ops) - len(ops) % 2 :]
     if len(ops) == 1:
-        return [ops[0][1]], [], 1.0 / INCUMBENT, "balanced"
+        return [ops[0][1]], [], ops[0][1].rows, 1.0 / INCUMBENT, "balanced"
     (ma, a), (mb, b) = ops
     full = _prune(_candidates(a, b, counts[ma | mb], width, members))
-    return full, [([a], [b])], 1.0 / INCUMBENT, "balanced"
+    return full, [([a], [b])], counts[ma | mb], 1.0 / INCUMBENT, "balanced"
 
 
 def _splits(mask: int) -> list[int]:
@@ -245,10 +255,10 @@ def _greedy(child_ids, child_rows, width, members):
         ops = [o for t, o in enumerate(ops) if t not in (i, j)] + [(serial, state, new_ids)]
         serial += 1
     if len(ops) == 1:
-        return [([ops[0][1]], [], 1.0, "greedy")]
+        return [([ops[0][1]], [], ops[0][1].rows, 1.0, "greedy")]
     count, _ = merged(ops[0], ops[1])
     full = _prune(_candidates(ops[0][1], ops[1][1], count, width, members))
-    return [(full, [([ops[0][1]], [ops[1][1]])], 1.0, "greedy")]
+    return [(full, [([ops[0][1]], [ops[1][1]])], count, 1.0, "greedy")]
 
 
 def _gemm_cost(m: int, n: int, k: int) -> float:
@@ -256,8 +266,10 @@ def _gemm_cost(m: int, n: int, k: int) -> float:
     return GEMM * m * n * k * (1.0 + SKINNY / max(min(m, n), 1))
 
 
-def _finish(full, splits, width, out_width, members, is_root):
-    """The cheapest (state, GEMM halves or None, cost) for a node's full child set."""
+def _finish(full, splits, pairs, width, out_width, members, is_root, sampled):
+    """The cheapest (state, GEMM halves or None, cost) for a node's full child set of
+    ``pairs`` distinct sub-tuples. ``sampled``: the root may end with the sampled matrix
+    product of two tables (:mod:`tnreg.models.sampled`, CPU)."""
     per_row = OUTER * width if is_root else GEMM * width * out_width
     best = min(full, key=lambda s: s.cost + per_row * s.rows)
     choice = (best, None, best.cost + per_row * best.rows)
@@ -266,6 +278,9 @@ def _finish(full, splits, width, out_width, members, is_root):
     for lefts, rights in splits:
         for a in lefts:
             for b in rights:
+                cost = a.cost + b.cost + SAMPLED * pairs * width
+                if sampled and cost < choice[2]:
+                    choice = (_State(cost, pairs, ("pairs", a, b)), None, cost)
                 if a.rows * b.rows * members > MAX_TABLE:
                     continue
                 gemm = _gemm_cost(a.rows, b.rows, width)
@@ -296,8 +311,14 @@ class _Emitter:
             self.out.append(Merge(a, b, None, None, kind="outer", count=na * nb))
             return slot, ia * nb + ib, na * nb
         (ra, rb), inverse = distinct_rows([ia, ib], [max(na, 1), max(nb, 1)])
-        self.out.append(Merge(a, b, ra, rb, count=int(ra.shape[0])))
+        self.out.append(Merge(a, b, ra, rb, count=int(ra.shape[0]), rows_ab=(na, nb)))
         return slot, inverse, int(ra.shape[0])
+
+    @staticmethod
+    def sampled(merge: Merge) -> Merge:
+        """The root's last pairs merge, to be run as a sampled matrix product."""
+        pattern = Pattern.from_rows(merge.rows_a, merge.rows_b, *merge.rows_ab)
+        return replace(merge, pattern=pattern)
 
 
 def _line(node, how, merges, finish, cost) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import networkx as nx
 import torch
 
+from tnreg.models.sampled import Pattern
 from tnreg.typing import Node
 
 __all__ = ["IndexPlan", "Merge", "check_indices", "distinct_rows", "plan_indices"]
@@ -36,7 +37,9 @@ class Merge:
     ...`` the results of earlier merges. ``kind="pairs"``: ``rows_a[u]``, ``rows_b[u]`` are the
     rows of the two operands that enter distinct pair ``u``. ``kind="outer"``: every row of ``a``
     times every row of ``b`` (row ``i * rows(b) + j``), no gathers; ``rows_a``/``rows_b`` are
-    ``None``. ``count`` is the number of rows of the result.
+    ``None``. ``count`` is the number of rows of the result. ``rows_ab``: the operands' row
+    counts, when known. ``pattern``: set on a root's last pairs merge that runs as a sampled
+    matrix product (:mod:`tnreg.models.sampled`).
     """
 
     a: int
@@ -45,6 +48,8 @@ class Merge:
     rows_b: torch.Tensor | None
     kind: str = "pairs"
     count: int = -1
+    rows_ab: tuple[int, int] | None = None
+    pattern: Pattern | None = None
 
     @property
     def rows(self) -> int:

@@ -26,7 +26,7 @@ from torch import nn
 
 from tnreg import trees
 from tnreg.components import local_vectors, node_products
-from tnreg.models import base
+from tnreg.models import base, sampled
 from tnreg.models.evaluate import plan_evaluation
 from tnreg.models.gather import IndexPlan, check_indices, check_vectors
 from tnreg.typing import Node
@@ -349,6 +349,8 @@ class HierarchicalTensorFactorization(base.Factorization):
                     a, b = operands[last.a], operands[last.b]
                     if self.output != "ones":
                         a = a * mats[node][..., 0]
+                    if last.pattern is not None and sampled.usable(a):
+                        return sampled.sampled_dot(a, b, last.pattern).unsqueeze(-1)
                     return _PairMerge.apply(a, b, last.rows_a, last.rows_b, True).unsqueeze(-1)
                 if node == self._root and plan.outer is not None:
                     weights = None if self.output == "ones" else mats[node]
