@@ -125,10 +125,20 @@ def check_finite(named: Mapping[Any, torch.Tensor], describe: Any = str) -> None
     if not named:
         return
     groups = group_by(named.values(), lambda t: (t.shape, t.dtype, t.device))
+    finite_groups(groups, lambda: _name_nonfinite(named, describe))
+
+
+def finite_groups(groups: list[list[torch.Tensor]], explain: Any) -> None:
+    """Call ``explain()`` (which raises) unless every tensor is finite; each group holds tensors
+    of one shape, dtype and device, checked as one stacked tensor (one host sync in all)."""
     with torch.no_grad():
         flags = [torch.isfinite(torch.stack(ts)).all().cpu() for ts in groups]
         if bool(torch.stack(flags).all()):
             return
+    explain()
+
+
+def _name_nonfinite(named: Mapping[Any, torch.Tensor], describe: Any) -> None:
     for key, t in named.items():
         bad = int((~torch.isfinite(t)).sum())
         if bad:
@@ -174,6 +184,29 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
             f"matrices must have one entry per tree node; missing {missing!r}, unknown {unknown!r}"
         )
     mats = [matrices[v] for v in s.postorder]
+    if not all(isinstance(m, torch.Tensor) for m in mats):
+        _explain_matrices(s, mats)
+    # one pass over the tensors; every other check runs once per distinct (shape, dtype, device)
+    keys = [(m.shape, m.dtype, m.device) for m in mats]
+    by_key: dict = {}
+    for i, key in enumerate(keys):
+        by_key.setdefault(key, []).append(i)
+    (top_shape, top_dtype, top_device) = keys[-1]
+    for shape, dtype, device in by_key:
+        bad = len(shape) != 3 or len(top_shape) != 3 or shape[0] != top_shape[0]
+        if bad or dtype != top_dtype or device != top_device:
+            _explain_matrices(s, mats)
+    shapes = [key[0] for key in keys]
+    _check_columns(s, shapes)
+    finite_groups(
+        [[mats[i] for i in idx] for idx in by_key.values()],
+        lambda: check_finite(dict(zip(s.postorder, mats)), lambda v: f"matrix of node {v!r}"),
+    )
+    return {v: shape[1] for v, shape in zip(s.postorder, shapes)}
+
+
+def _explain_matrices(s: Schedule, mats: list) -> None:
+    """Raise for the first node matrix (postorder) that is not a 3-d tensor like the root's."""
     first = mats[-1]
     for v, m in zip(s.postorder, mats):
         if not isinstance(m, torch.Tensor) or m.ndim != 3:
@@ -187,10 +220,6 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
                 f"matrix of node {v!r} has ensemble size {m.shape[0]}, {m.dtype} on {m.device}; "
                 f"the root has {first.shape[0]}, {first.dtype} on {first.device}"
             )
-    shapes = [m.shape for m in mats]
-    _check_columns(s, shapes)
-    check_finite(dict(zip(s.postorder, mats)), lambda v: f"matrix of node {v!r}")
-    return {v: shape[1] for v, shape in zip(s.postorder, shapes)}
 
 
 def _check_columns(s: Schedule, shapes: list[torch.Size]) -> None:
@@ -296,11 +325,13 @@ def resolve(
     chains = _cast_layers(_check_layers(tree, layers), dtype) if layers is not None else None
     if matrices is None:
         matrices = _layers_to_matrices(tree, chains)
-    validate_matrices(tree, matrices)
-    mats = {
-        v: _cast(matrices[v], dtype, lambda v=v: f"matrix of node {v!r}")
-        for v in schedule(tree).postorder
-    }
+    validate_matrices(tree, matrices)  # one dtype for all: cast the root's, then all alike
+    post = schedule(tree).postorder
+    _cast(matrices[post[-1]][:0], dtype, lambda: f"matrix of node {post[-1]!r}")
+    if matrices[post[-1]].dtype == dtype or dtype is None:
+        mats = {v: matrices[v] for v in post}
+    else:
+        mats = {v: matrices[v].to(dtype) for v in post}
     return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
 
 
