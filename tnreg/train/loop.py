@@ -252,12 +252,16 @@ class _Session:
                 raise ValueError("resume=True needs the run_dir to resume")
             return None
         if not resume:
-            return RunDir.create(run_dir, self.config.to_dict())
-        run = RunDir.open(run_dir)
-        self.restore(run.load_checkpoint("last"))
-        run.truncate_metrics(self.step)
-        run.write_config(self.config.to_dict())
-        self.good = self.snapshot()
+            run = RunDir.create(run_dir, self.config.to_dict())
+        else:
+            run = RunDir.open(run_dir)
+            self.restore(run.load_checkpoint("last"))
+            run.truncate_metrics(self.step)
+            run.write_config(self.config.to_dict())
+            self.good = self.snapshot()
+        report = getattr(self.train_inputs, "cost_report", None)
+        if report is not None:  # how the full batch is evaluated (an index plan)
+            run.write_text("plan.txt", report() + "\n")
         return run
 
     def _progress_bar(self, progress: bool | None) -> Any:

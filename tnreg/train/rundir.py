@@ -12,6 +12,8 @@ Layout
       checkpoints/best.pt  the state with the lowest total training loss seen at a check
       figures/             plots (written by tnreg.plots)
       summary.json         why and when the run stopped, final metrics per member
+      plan.txt             how the training batch is evaluated (index inputs: the plan's
+                           cost report)
 
 Checkpoints are written atomically (a temporary file, then a rename) and metric rows are
 flushed at every check, so a crash or Ctrl-C leaves a readable directory. Read the metrics with
@@ -173,6 +175,13 @@ class RunDir:
     def write_config(self, config: Mapping[str, Any]) -> None:
         """Replace ``config.json``."""
         _write_json(self.config_path, config)
+
+    def write_text(self, name: str, text: str) -> None:
+        """Write (atomically) a text file ``name`` in the run directory."""
+        path = self.path / name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
 
     # ------------------------------------------------------------------ metrics
 
