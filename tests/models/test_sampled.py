@@ -72,3 +72,14 @@ def test_usable_dtypes_and_devices():
     assert usable(torch.zeros(1)) and usable(torch.zeros(1, dtype=F64))
     assert not usable(torch.zeros(1, dtype=torch.bfloat16))
     assert not usable(torch.zeros(1, dtype=torch.float16))
+
+
+def test_no_beta_notice_even_when_torch_warns_always():
+    a, b, ra, rb = tables(5, 6, 1, 3, 20, seed=3)
+    pattern = Pattern.from_rows(ra, rb, 5, 6)
+    before = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:  # warnings are errors in this suite: a notice would fail the test
+        sampled_dot(a, b, pattern).sum().backward()
+    finally:
+        torch.set_warn_always(before)

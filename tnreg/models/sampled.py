@@ -75,9 +75,22 @@ class Pattern:
             values = values.index_select(0, self.perm)
         else:
             crow, col, shape = self.crow, self.col, self.shape
-        with warnings.catch_warnings():  # torch's one-time "CSR support is in beta" notice
-            warnings.simplefilter("ignore", UserWarning)
-            return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+        return _csr(crow, col, values, shape)
+
+
+_NOTICE = {"shown": False}
+
+
+def _csr(crow, col, values, shape) -> torch.Tensor:
+    """A CSR tensor, silencing torch's "CSR support is in beta" notice (shown once per
+    process, or always under ``torch.set_warn_always(True)``)."""
+    if _NOTICE["shown"] and not torch.is_warn_always_enabled():
+        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out = torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+    _NOTICE["shown"] = True
+    return out
 
 
 def _crow(rows: torch.Tensor, n: int) -> torch.Tensor:
@@ -102,9 +115,11 @@ class _SampledDot(torch.autograd.Function):
         ctx.save_for_backward(a, b)
         ctx.pattern = pattern
         zeros = pattern.matrix(a.new_zeros(pattern.nnz))
-        out = a.new_empty(pattern.nnz, a.shape[1])
-        for e in range(a.shape[1]):
-            out[:, e] = torch.sparse.sampled_addmm(zeros, a[:, e], b[:, e].T, beta=0.0).values()
+        cols = [
+            torch.sparse.sampled_addmm(zeros, a[:, e], b[:, e].T, beta=0.0).values()
+            for e in range(a.shape[1])
+        ]
+        out = cols[0].unsqueeze(1) if len(cols) == 1 else torch.stack(cols, 1)
         return _unorder(out, pattern.order)
 
     @staticmethod
