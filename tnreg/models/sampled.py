@@ -15,7 +15,9 @@ The pattern depends on the batch only, so it is built once per index plan.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -75,22 +77,24 @@ class Pattern:
             values = values.index_select(0, self.perm)
         else:
             crow, col, shape = self.crow, self.col, self.shape
-        return _csr(crow, col, values, shape)
+        with _quiet():
+            return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
 _NOTICE = {"shown": False}
 
 
-def _csr(crow, col, values, shape) -> torch.Tensor:
-    """A CSR tensor, silencing torch's "CSR support is in beta" notice (shown once per
-    process, or always under ``torch.set_warn_always(True)``)."""
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence torch's "Sparse CSR tensor support is in beta" notice, which torch shows once
+    per process (always under ``torch.set_warn_always(True)``): only while it may show."""
     if _NOTICE["shown"] and not torch.is_warn_always_enabled():
-        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+        yield
+        return
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        out = torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        yield
     _NOTICE["shown"] = True
-    return out
 
 
 def _crow(rows: torch.Tensor, n: int) -> torch.Tensor:
@@ -114,11 +118,12 @@ class _SampledDot(torch.autograd.Function):
     def forward(ctx, a, b, pattern):
         ctx.save_for_backward(a, b)
         ctx.pattern = pattern
-        zeros = pattern.matrix(a.new_zeros(pattern.nnz))
-        cols = [
-            torch.sparse.sampled_addmm(zeros, a[:, e], b[:, e].T, beta=0.0).values()
-            for e in range(a.shape[1])
-        ]
+        with _quiet():
+            zeros = pattern.matrix(a.new_zeros(pattern.nnz))
+            cols = [
+                torch.sparse.sampled_addmm(zeros, a[:, e], b[:, e].T, beta=0.0).values()
+                for e in range(a.shape[1])
+            ]
         out = cols[0].unsqueeze(1) if len(cols) == 1 else torch.stack(cols, 1)
         return _unorder(out, pattern.order)
 
@@ -137,8 +142,9 @@ class _SampledDot(torch.autograd.Function):
             ga = torch.zeros_like(a).index_add(0, ra, b.index_select(0, rb) * g) if need_a else None
             gb = torch.zeros_like(b).index_add(0, rb, a.index_select(0, ra) * g) if need_b else None
             return ga, gb, None
-        ga = _spmm(pattern, grad, b, transpose=False) if need_a else None
-        gb = _spmm(pattern, grad, a, transpose=True) if need_b else None
+        with _quiet():
+            ga = _spmm(pattern, grad, b, transpose=False) if need_a else None
+            gb = _spmm(pattern, grad, a, transpose=True) if need_b else None
         return ga, gb, None
 
 
