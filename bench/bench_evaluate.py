@@ -49,7 +49,23 @@ def timed(fn, repeats, device):
 
 
 def timed_many(fns, repeats, device, block=3):
-    """Median time per call of each function, measured in rounds: each round runs every
+    """Median time per call of each function (see :func:`timed_rounds`)."""
+    rounds = timed_rounds(fns, repeats, device, block)
+    return {name: statistics.median(ts) for name, ts in rounds.items()}
+
+
+def with_ratios(rounds, base="tnreg"):
+    """Medians per column, and ``ratio_<name>``: the median over rounds of name / base in the
+    same round (both saw the same machine load: steadier than a ratio of medians here)."""
+    out = {name: statistics.median(ts) for name, ts in rounds.items()}
+    for name, ts in rounds.items():
+        if name != base:
+            out[f"ratio_{name}"] = statistics.median(t / b for t, b in zip(ts, rounds[base]))
+    return out
+
+
+def timed_rounds(fns, repeats, device, block=3):
+    """Time per call of each function in each of ``repeats`` rounds: each round runs every
     function once to warm up, then times ``block`` calls in a row (caches warm, as in training).
     Rounds alternate between the functions in a shuffled (seeded) order, so every column sees
     the same machine load and no column always runs after the same neighbour: what one step
@@ -68,7 +84,7 @@ def timed_many(fns, repeats, device, block=3):
                 fn()
             sync(device)
             times[name].append((time.perf_counter() - t0) / block)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
 
 
 def step(params, forward, target, lr=1e-3):
@@ -124,7 +140,7 @@ def cp_row(order, dim, rank, batch, repeats, device, dense):
     row = {
         "setting": f"CP order {order}, d={dim}, R={rank}, B={batch}",
         "dense": math.nan,
-        **timed_many(fns, repeats, device),
+        **with_ratios(timed_rounds(fns, repeats, device)),
         "diff": float(diff),
         "plan": plan.cost_report(),
     }
@@ -146,14 +162,16 @@ def htf_row(repeats, device):
         diff = (model(plan) - ref).abs().max() / ref.abs().max()
     return {
         "setting": "HTF order 4, d=16, binary, widths 512, B=2048",
-        **timed_many(
-            {
-                "tnreg": lambda: step(params, lambda: model(plan), target),
-                "previous": lambda: step(params, lambda: model(old), target),
-                "onehot": lambda: step(bparams, lambda: base(idx), target),
-            },
-            repeats,
-            device,
+        **with_ratios(
+            timed_rounds(
+                {
+                    "tnreg": lambda: step(params, lambda: model(plan), target),
+                    "previous": lambda: step(params, lambda: model(old), target),
+                    "onehot": lambda: step(bparams, lambda: base(idx), target),
+                },
+                repeats,
+                device,
+            )
         ),
         "gather": math.nan,
         "dense": math.nan,
@@ -166,15 +184,17 @@ def ms(x):
     return "–" if math.isnan(x) else f"{1e3 * x:.2f}"
 
 
-def ratio(base, x):
-    return "–" if math.isnan(base) else f"{base / x:.1f}x"
+def ratio(row, name):
+    """Median over rounds of the column's time over tnreg's in the same round."""
+    value = row.get(f"ratio_{name}", math.nan)
+    return "–" if math.isnan(value) else f"{value:.1f}x"
 
 
 def table(rows, device):
     head = (
         f"`python bench/bench_evaluate.py` on {device} ({platform.processor() or 'cpu'}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads), float32, median "
-        f"step times in ms\n\n"
+        f"step times in ms; ratios: median over rounds of the same round's times\n\n"
         "| setting | tnreg | previous planner | densify+index | per-sample gather | "
         "one-hot | vs densify | vs gather | vs one-hot | max rel. diff |\n"
         "|---|---|---|---|---|---|---|---|---|---|"
@@ -184,8 +204,8 @@ def table(rows, device):
         onehot = r.get("onehot", math.nan)
         lines.append(
             f"| {r['setting']} | {ms(r['tnreg'])} | {ms(r['previous'])} | {ms(r['dense'])} | "
-            f"{ms(r['gather'])} | {ms(onehot)} | {ratio(r['dense'], r['tnreg'])} | "
-            f"{ratio(r['gather'], r['tnreg'])} | {ratio(onehot, r['tnreg'])} | "
+            f"{ms(r['gather'])} | {ms(onehot)} | {ratio(r, 'dense')} | "
+            f"{ratio(r, 'gather')} | {ratio(r, 'onehot')} | "
             f"{r['diff']:.1e} |"
         )
     plans = "\n\n".join(f"```\n{r['plan']}\n```" for r in rows)
