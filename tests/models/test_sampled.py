@@ -59,13 +59,26 @@ def test_pattern_layout():
     ra, rb = torch.tensor([0, 0, 2, 3]), torch.tensor([1, 3, 0, 1])
     pattern = Pattern.from_rows(ra, rb, 4, 4)
     assert pattern.nnz == 4 and pattern.order is None
-    assert pattern.crow.tolist() == [0, 2, 2, 3, 4]
+    assert pattern.layout(1).crow.tolist() == [0, 2, 2, 3, 4]
     dense = pattern.matrix(torch.tensor([1.0, 2.0, 3.0, 4.0])).to_dense()
     assert dense.tolist() == [[0, 1, 0, 2], [0, 0, 0, 0], [3, 0, 0, 0], [0, 4, 0, 0]]
+    values = torch.arange(4.0)
     torch.testing.assert_close(
-        pattern.matrix(torch.arange(4.0), transpose=True).to_dense(),
-        pattern.matrix(torch.arange(4.0)).to_dense().T,
+        pattern.matrix(values, transpose=True).to_dense(), pattern.matrix(values).to_dense().T
     )
+
+
+def test_members_interleave_into_one_block_diagonal_pattern():
+    ra, rb = torch.tensor([0, 1, 1]), torch.tensor([1, 0, 2])
+    pattern = Pattern.from_rows(ra, rb, 2, 3)
+    values = torch.tensor([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])  # (pairs, members)
+    big = pattern.matrix(values).to_dense()  # row u * 2 + e, column j * 2 + e
+    assert big.shape == (4, 6)
+    for p, (u, j) in enumerate(zip(ra.tolist(), rb.tolist())):
+        for e in range(2):
+            assert big[u * 2 + e, j * 2 + e] == values[p, e]
+    assert big.count_nonzero() == 6
+    torch.testing.assert_close(pattern.matrix(values, transpose=True).to_dense(), big.T)
 
 
 def test_usable_dtypes_and_devices():

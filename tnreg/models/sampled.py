@@ -10,6 +10,10 @@ this beats both the gathered merge and the dense GEMM over every pair (a CP of o
 ``d=10``, ``R=1000`` and 10,000 entries: 9,522 of 100,000 pairs, about 2x faster than the
 GEMM; see ``BENCHMARKS.md``).
 
+Ensembles need no loop over members: a (U, E, R) table read as (U·E, R) has row ``u·E + e``
+for member ``e``, so all members together are one block-diagonal pattern with the members
+interleaved (row ``u·E + e``, column ``j·E + e``), one kernel call for any E, on views.
+
 The pattern depends on the batch only, so it is built once per index plan.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -28,21 +32,35 @@ _DTYPES = (torch.float32, torch.float64)
 
 
 @dataclass(frozen=True, eq=False)
-class Pattern:
-    """The distinct pairs ``(rows_a[u], rows_b[u])`` as compressed sparse rows, both ways.
+class _Layout:
+    """The pattern for E interleaved members as compressed sparse rows, both ways.
 
-    ``crow``/``col`` lay out the (na, nb) pattern row by row; ``crow_t``/``col_t`` lay out its
-    transpose, whose values are the pairs' values taken at ``perm``. ``order`` puts the pairs
-    in row-major order (``None`` when they already are, as :func:`distinct_rows` returns them).
+    Entry ``k`` of the row-major layout holds pair-and-member ``take[k]`` (an index into the
+    row-major (P, E) values); ``take_t`` the same for the transpose. ``None``: the identity.
+    """
+
+    crow: torch.Tensor
+    col: torch.Tensor
+    take: torch.Tensor | None
+    crow_t: torch.Tensor
+    col_t: torch.Tensor
+    take_t: torch.Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """The distinct pairs ``(rows_a[u], rows_b[u])`` of rows of an (na, ·) and an (nb, ·) table.
+
+    ``rows_a``/``rows_b`` are kept in row-major order; ``order`` puts the given pairs in that
+    order (``None`` when they already are, as :func:`~tnreg.models.gather.distinct_rows` returns
+    them). Sparse layouts are built per ensemble size on first use.
     """
 
     shape: tuple[int, int]
-    crow: torch.Tensor
-    col: torch.Tensor
-    crow_t: torch.Tensor
-    col_t: torch.Tensor
-    perm: torch.Tensor
+    rows_a: torch.Tensor
+    rows_b: torch.Tensor
     order: torch.Tensor | None
+    _layouts: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_rows(cls, rows_a: torch.Tensor, rows_b: torch.Tensor, na: int, nb: int) -> Pattern:
@@ -52,33 +70,53 @@ class Pattern:
         if key.numel() > 1 and not bool((key[1:] > key[:-1]).all()):
             order = torch.argsort(key)
             rows_a, rows_b = rows_a[order], rows_b[order]
-        perm = torch.argsort(rows_b * na + rows_a)  # column-major order: the transpose's rows
-        small = max(na, nb, key.numel()) < 2**31  # int32 indices: MKL's, no conversion per call
-        index = torch.int32 if small else torch.int64
-        return cls(
-            shape=(na, nb),
-            crow=_crow(rows_a, na).to(index),
-            col=rows_b.to(index),
-            crow_t=_crow(rows_b[perm], nb).to(index),
-            col_t=rows_a[perm].to(index),
-            perm=perm,
-            order=order,
-        )
+        return cls((na, nb), rows_a.long(), rows_b.long(), order)
 
     @property
     def nnz(self) -> int:
         """Number of distinct pairs."""
-        return int(self.col.shape[0])
+        return int(self.rows_a.shape[0])
+
+    def layout(self, members: int) -> _Layout:
+        """Compressed sparse rows of the (na·E, nb·E) pattern of ``members`` interleaved members
+        and of its transpose (cached)."""
+        if members not in self._layouts:
+            self._layouts[members] = self._build(members)
+        return self._layouts[members]
+
+    def _build(self, members: int) -> _Layout:
+        (na, nb), e = self.shape, members
+        flat = torch.arange(self.nnz * e, device=self.rows_a.device)  # pair-major, member-minor
+        pair, member = flat // e, flat % e
+        rows, cols = self.rows_a[pair] * e + member, self.rows_b[pair] * e + member
+        # stable sorts keep, within a row, the pairs' order: the columns come out ascending
+        take = torch.argsort(rows, stable=True)
+        take_t = torch.argsort(cols, stable=True)
+        index = torch.int32 if max(na, nb) * e < 2**31 and flat.numel() < 2**31 else torch.int64
+        return _Layout(
+            crow=_crow(rows[take], na * e).to(index),
+            col=cols[take].to(index),
+            take=None if e == 1 else take,
+            crow_t=_crow(cols[take_t], nb * e).to(index),
+            col_t=rows[take_t].to(index),
+            take_t=take_t,
+        )
 
     def matrix(self, values: torch.Tensor, *, transpose: bool = False) -> torch.Tensor:
-        """A sparse CSR matrix with this pattern (or its transpose) and ``values`` (row-major)."""
+        """The sparse CSR (na·E, nb·E) matrix (or its transpose) holding ``values``, the (P,) or
+        row-major (P, E) values of the pairs."""
+        e = 1 if values.ndim == 1 else values.shape[1]
+        lay, flat = self.layout(e), values.reshape(-1)
         if transpose:
-            crow, col, shape = self.crow_t, self.col_t, self.shape[::-1]
-            values = values.index_select(0, self.perm)
+            crow, col, take = lay.crow_t, lay.col_t, lay.take_t
+            shape = (self.shape[1] * e, self.shape[0] * e)
         else:
-            crow, col, shape = self.crow, self.col, self.shape
+            crow, col, take = lay.crow, lay.col, lay.take
+            shape = (self.shape[0] * e, self.shape[1] * e)
+        if take is not None:
+            flat = flat.index_select(0, take)
         with _quiet():
-            return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+            return torch.sparse_csr_tensor(crow, col, flat, shape, check_invariants=False)
 
 
 _NOTICE = {"shown": False}
@@ -113,19 +151,27 @@ def sampled_dot(a: torch.Tensor, b: torch.Tensor, pattern: Pattern) -> torch.Ten
     return _SampledDot.apply(a, b, pattern)
 
 
+def _rows(t: torch.Tensor) -> torch.Tensor:
+    """A (U, E, R) table as (U·E, R): row ``u·E + e`` (a view when the table is contiguous)."""
+    return t.reshape(-1, t.shape[-1])
+
+
 class _SampledDot(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, b, pattern):
         ctx.save_for_backward(a, b)
         ctx.pattern = pattern
+        members = a.shape[1]
         with _quiet():
-            zeros = pattern.matrix(a.new_zeros(pattern.nnz))
-            cols = [
-                torch.sparse.sampled_addmm(zeros, a[:, e], b[:, e].T, beta=0.0).values()
-                for e in range(a.shape[1])
-            ]
-        out = cols[0].unsqueeze(1) if len(cols) == 1 else torch.stack(cols, 1)
-        return _unorder(out, pattern.order)
+            zeros = pattern.matrix(a.new_zeros(pattern.nnz, members))
+            values = torch.sparse.sampled_addmm(zeros, _rows(a), _rows(b).T, beta=0.0).values()
+        take = pattern.layout(members).take
+        if take is not None:  # back to row-major (pair, member)
+            values = torch.empty_like(values).index_copy_(0, take, values)
+        out = values.view(pattern.nnz, members)
+        if pattern.order is None:
+            return out
+        return torch.empty_like(out).index_copy_(0, pattern.order, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -135,33 +181,17 @@ class _SampledDot(torch.autograd.Function):
             grad = grad.index_select(0, pattern.order)
         need_a, need_b = ctx.needs_input_grad[:2]
         if torch.is_grad_enabled():  # create_graph=True: differentiable gathers and scatters
-            ra = torch.repeat_interleave(
-                torch.arange(pattern.shape[0], device=a.device), pattern.crow.diff()
-            )
-            rb, g = pattern.col.long(), grad.unsqueeze(-1)
+            ra, rb, g = pattern.rows_a, pattern.rows_b, grad.unsqueeze(-1)
             ga = torch.zeros_like(a).index_add(0, ra, b.index_select(0, rb) * g) if need_a else None
             gb = torch.zeros_like(b).index_add(0, rb, a.index_select(0, ra) * g) if need_b else None
             return ga, gb, None
+        grad = grad.contiguous()
+        ga = gb = None
         with _quiet():
-            ga = _spmm(pattern, grad, b, transpose=False) if need_a else None
-            gb = _spmm(pattern, grad, a, transpose=True) if need_b else None
+            if need_a:  # out= : without it the sparse product copies its result once more
+                ga = a.new_empty(a.shape)
+                torch.mm(pattern.matrix(grad), _rows(b), out=_rows(ga))
+            if need_b:
+                gb = b.new_empty(b.shape)
+                torch.mm(pattern.matrix(grad, transpose=True), _rows(a), out=_rows(gb))
         return ga, gb, None
-
-
-def _spmm(pattern: Pattern, grad: torch.Tensor, x: torch.Tensor, *, transpose: bool):
-    """``G @ x`` member by member (``G.T`` when ``transpose``), G the (P, E) gradient on the
-    pattern; written into one fresh (rows, E, R) tensor (``out=``: without it the sparse product
-    allocates and copies its result once more)."""
-    rows = pattern.shape[1 if transpose else 0]
-    out = x.new_empty(rows, *x.shape[1:])
-    for e in range(x.shape[1]):
-        g = pattern.matrix(grad[:, e].contiguous(), transpose=transpose)
-        torch.mm(g, x[:, e], out=out[:, e])
-    return out
-
-
-def _unorder(out: torch.Tensor, order: torch.Tensor | None) -> torch.Tensor:
-    """Values in row-major pair order back to the pairs' given order."""
-    if order is None:
-        return out
-    return torch.empty_like(out).index_copy_(0, order, out)
