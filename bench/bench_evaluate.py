@@ -94,7 +94,7 @@ def step(params, forward, target, lr=1e-3):
     loss.backward()
     with torch.no_grad():
         for p in params:
-            p.sub_(lr * p.grad)
+            p.sub_(p.grad, alpha=lr)  # in place, as torch.optim does: no temporary
     return loss.detach()
 
 

@@ -52,7 +52,7 @@ def step(model, forward, target, lr=1e-3):
     loss.backward()
     with torch.no_grad():
         for p in model.params:
-            p.sub_(lr * p.grad)
+            p.sub_(p.grad, alpha=lr)  # in place, as torch.optim does: no temporary
 
 
 def _kw(std: float, device: str) -> dict:

@@ -51,7 +51,7 @@ def step(model, inputs, target, lr=1e-3):
     loss.backward()
     with torch.no_grad():
         for p in model.parameters():
-            p.sub_(lr * p.grad)
+            p.sub_(p.grad, alpha=lr)  # in place, as torch.optim does: no temporary
     return loss.detach()
 
 

@@ -449,8 +449,8 @@ def _balance_node(vecs: list[torch.Tensor]) -> float:
 
 def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """(U, E, R) @ (E, R, S) -> (U, E, S), member by member."""
-    if m.shape[0] == 1:
-        return (x[:, 0] @ m[0]).unsqueeze(1)
+    if m.shape[0] == 1:  # squeeze, not [0]: its backward is a view, not zeros plus a copy
+        return (x.squeeze(1) @ m.squeeze(0)).unsqueeze(1)
     return torch.bmm(x.transpose(0, 1).contiguous(), m).transpose(0, 1).contiguous()
 
 
