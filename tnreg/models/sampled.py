@@ -7,8 +7,8 @@ a sampled dense-dense product (``torch.sparse.sampled_addmm``) computes them wit
 any row, and the backward pass is two sparse-times-dense products (``G @ b`` and ``G.T @ a``,
 with ``G`` the gradient on the pattern). Where the pattern holds a small fraction of all pairs
 this beats both the gathered merge and the dense GEMM over every pair (a CP of order 5 with
-``d=10``, ``R=1000`` and 10,000 entries: 9,522 of 100,000 pairs, about 2x faster than the
-GEMM; see ``BENCHMARKS.md``).
+``d=10``, ``R=1000`` and 10,000 entries: 9,522 of 100,000 pairs, forward and backward in
+about 0.6x the GEMM's time and 0.25x the gathered merge's; see ``BENCHMARKS.md``).
 
 Ensembles need no loop over members: a (U, E, R) table read as (U·E, R) has row ``u·E + e``
 for member ``e``, so all members together are one block-diagonal pattern with the members
