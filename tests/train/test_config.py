@@ -54,6 +54,31 @@ def test_toml_loads_with_overrides(tmp_path):
     assert config.data["seed"] == 4 and config.data["target"]["rank"] == 2
 
 
+def test_the_module_docstring_layout_loads_and_builds(tmp_path):
+    import textwrap
+
+    from tnreg.data import make_dataset
+    from tnreg.train import config as module
+
+    block = module.__doc__.split("tables::", 1)[1]
+    path = tmp_path / "doc.toml"
+    path.write_text(textwrap.dedent(block))
+    config = load_config(path)
+    assert config.model.kind == "cp" and config.steps == 20000
+    assert make_dataset(config.data).train_indices.shape == (2000, 4)
+
+
+def test_the_shipped_example_config_loads_and_builds():
+    from pathlib import Path
+
+    from tnreg.data import make_dataset
+
+    path = Path(__file__).parents[2] / "examples" / "cp.toml"
+    config = load_config(path, ["steps=2"])
+    assert build_model(config.model).rank == 100
+    assert make_dataset(config.data).train_indices.shape == (2000, 4)
+
+
 def test_json_round_trip(tmp_path):
     config = apply_overrides({}, ["batch_size=16", "tolerance=1e-4", "model.kind=htf"])
     path = tmp_path / "config.json"

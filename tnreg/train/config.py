@@ -30,7 +30,15 @@ TOML layout: training fields at the top level, then ``[model]`` and ``[data]`` t
     init_std = 5e-3
 
     [data]
-    target = "cp"
+    task = "completion"
+    num_train = 2000
+    num_test = 1000
+
+    [data.target]
+    kind = "cp"
+    order = 4
+    dims = 10
+    rank = 1
 """
 
 from __future__ import annotations
