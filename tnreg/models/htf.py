@@ -451,7 +451,7 @@ def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """(U, E, R) @ (E, R, S) -> (U, E, S), member by member."""
     if m.shape[0] == 1:  # squeeze, not [0]: its backward is a view, not zeros plus a copy
         return (x.squeeze(1) @ m.squeeze(0)).unsqueeze(1)
-    return torch.bmm(x.transpose(0, 1).contiguous(), m).transpose(0, 1).contiguous()
+    return torch.bmm(x.transpose(0, 1), m).transpose(0, 1).contiguous()  # strided in: no copy
 
 
 _CHUNK_ELEMENTS = 2**17  # rows per chunk x E x R: a chunk's gathered rows stay in cache
@@ -525,19 +525,13 @@ def _outer_finish(
             a = a * weights[..., 0]
         else:
             b = b * weights[..., 0]
-    if a.is_cuda:  # one batched kernel (launch count matters on the GPU)
-        full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
-        return full.flatten(1).index_select(1, output)
     if a.shape[1] == 1:  # a single model: views, so the backward pass allocates no zeros
         full = a.reshape(a.shape[0], -1) @ b.reshape(b.shape[0], -1).T
         return full.view(1, -1).index_select(1, output)
-    # member by member on contiguous copies: each member gets a single model's bits
-    return torch.stack(
-        [
-            (a[:, e].contiguous() @ b[:, e].contiguous().T).view(-1).index_select(0, output)
-            for e in range(a.shape[1])
-        ]
-    )
+    # one batched GEMM for all members (a loop over members was 3x slower at 32 members on the
+    # CPU; members still match single models to rounding, bit for bit in most shapes measured)
+    full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
+    return full.flatten(1).index_select(1, output)
 
 
 def _compact(values):
