@@ -38,6 +38,7 @@ import torch
 
 from tnreg.models.gather import IndexPlan, Merge, distinct_rows
 from tnreg.models.sampled import Pattern
+from tnreg.trees import node_names
 from tnreg.typing import Node
 
 __all__ = ["GEMM", "OUTER", "PAIRS", "SAMPLED", "plan_evaluation"]
@@ -99,6 +100,7 @@ def plan_evaluation(
     lines, total = [], 0.0
     outer, output = None, indices.new_zeros(batch)
     sampled = indices.device.type == "cpu"  # sparse kernels for the root's last merge
+    names = node_names(tree)  # "0-3", as in rank reports and metric columns
     for node, kids in schedule:
         out_width = 0 if node == top else widths[next(iter(tree.predecessors(node)))]
         search = _exact if len(kids) <= exact_limit else _greedy
@@ -126,7 +128,7 @@ def plan_evaluation(
             if at_root and sampled and merges[node] and merges[node][-1].kind == "pairs":
                 merges[node][-1] = emit.sampled(merges[node][-1])
                 end = f"sampled matrix product at {rows} pairs"
-        lines.append(_line(node, how, merges[node], end, cost))
+        lines.append(_line(names[node], how, merges[node], end, cost))
     report = _report(lines, total, batch, indices.shape[1], widths[top])
     return IndexPlan(merges=merges, output=output, outer=outer, indices=indices, report=report)
 
@@ -321,9 +323,9 @@ class _Emitter:
         return replace(merge, pattern=pattern)
 
 
-def _line(node, how, merges, finish, cost) -> str:
+def _line(name, how, merges, finish, cost) -> str:
     steps = ", ".join(f"{m.kind}({m.a},{m.b})->{m.count}" for m in merges) or "none"
-    return f"  {node!r} [{how}]: {steps}; {finish}; cost {cost:.3g}"
+    return f"  {name} [{how}]: {steps}; {finish}; cost {cost:.3g}"
 
 
 def _report(lines, total, batch, order, width) -> tuple[str, ...]:
