@@ -31,7 +31,7 @@ import networkx as nx
 import torch
 
 from tnreg.gramians import group_by
-from tnreg.trees import postorder
+from tnreg.schedule import schedule
 from tnreg.typing import Node
 
 __all__ = [
@@ -85,9 +85,10 @@ def local_vectors(tree: nx.DiGraph, layers: Layers) -> dict[Node, list[torch.Ten
     [(1, 3, 2), (1, 3, 5)]
     """
     chains = as_layers(layers)
+    s = schedule(tree)
     out: dict[Node, list[torch.Tensor]] = {}
-    for v in postorder(tree):
-        kids = list(tree.successors(v))
+    for v in s.postorder:
+        kids = s.children[v]
         if not kids:
             continue
         own = [chains[v][0]] if v in chains else []

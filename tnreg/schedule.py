@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -77,6 +79,14 @@ class Schedule:
     parent_at: tuple[int, ...]
     heights_at: tuple[tuple[int, ...], ...]
     depths_at: tuple[tuple[int, ...], ...]
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()`` once per schedule: for data that depends on the tree's structure only
+        (mode sets, node names), shared like the schedule itself. Treat it as read-only."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     @property
     def interior(self) -> tuple[Node, ...]:

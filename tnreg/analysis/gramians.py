@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from tnreg import gcpause
 from tnreg import gramians as _algebra
 from tnreg.analysis.resolve import (
     AnalysisError,
@@ -66,8 +67,9 @@ def gramians(
     >>> round(g.inner[(0, 1, 2)].value().item(), 9)  # ||w||^6 for w = (1, 1)
     8.0
     """
-    r = _product_pooling(source, matrices, dtype, "gramians")
-    return _algebra.gramians(r.tree, r.matrices)
+    with gcpause.paused():
+        r = _product_pooling(source, matrices, dtype, "gramians")
+        return _algebra.gramians(r.tree, r.matrices)
 
 
 def inner_gramians(
@@ -77,8 +79,9 @@ def inner_gramians(
     dtype: torch.dtype | None = _DEFAULT,
 ) -> dict[Node, Scaled]:
     """Inner Gramians ``G_ν`` of every interior node (``G_leaf = I`` is not stored)."""
-    r = _product_pooling(source, matrices, dtype, "inner_gramians")
-    return _algebra.inner_gramians(r.tree, r.matrices)
+    with gcpause.paused():
+        r = _product_pooling(source, matrices, dtype, "inner_gramians")
+        return _algebra.inner_gramians(r.tree, r.matrices)
 
 
 def outer_gramians(
@@ -97,8 +100,9 @@ def outer_gramians(
     tensor([[[4., 0.],
              [0., 4.]]])
     """
-    r = _product_pooling(source, matrices, dtype, "outer_gramians")
-    return _algebra.outer_gramians(r.tree, r.matrices)
+    with gcpause.paused():
+        r = _product_pooling(source, matrices, dtype, "outer_gramians")
+        return _algebra.outer_gramians(r.tree, r.matrices)
 
 
 def log_frobenius_norm(

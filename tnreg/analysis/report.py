@@ -36,6 +36,7 @@ from typing import Any
 import networkx as nx
 import torch
 
+from tnreg import gcpause
 from tnreg.analysis.ranks import effective_rank, numerical_rank
 from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
 from tnreg.analysis.spectra import _scaled_groups
@@ -233,7 +234,7 @@ def rank_report(
     >>> rank_report(star(2), mats).hierarchical_rank
     (2, 2)
     """
-    with torch.no_grad():
+    with gcpause.paused(), torch.no_grad():
         r = resolve(source, matrices, dtype=dtype, where="rank_report")
         first = next(iter((r.matrices or r.tensors).values()))
         index = list(_members(member, first.shape[0]))
@@ -249,9 +250,10 @@ def _rows(r: Resolved, index: list[int], members: int, rtol: float, atol: float)
     """The report's rows, computed per batch of equal spectrum shapes (few kernels at order
     1024) and split into one row per node at the end, in postorder."""
     tree = r.tree
-    targets = list(schedule(tree).postorder[:-1])
-    sets = mode_sets(tree)
-    names = node_names(tree)
+    s = schedule(tree)
+    targets = list(s.postorder[:-1])
+    sets = s.derived("mode_sets", lambda: mode_sets(tree))
+    names = s.derived("node_names", lambda: node_names(tree))
     every = index == list(range(members))
     pick = (lambda t: t) if every else (lambda t: t[:, index])
     if r.is_product_pooling:
@@ -323,17 +325,20 @@ def tree_rank_bounds(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) ->
     which costs a max-flow per node.
     """
     s = schedule(tree)
-    top, order, children = s.root, s.postorder, s.children
-    inside: dict[Node, int] = {}
-    for v in order:
-        rows, cols = int(matrices[v].shape[1]), int(matrices[v].shape[2])
-        kids = children[v]
-        inside[v] = rows if not kids else min(rows, math.prod(inside[c] for c in kids))
-        if v != top:
-            inside[v] = min(inside[v], cols)
-    outside: dict[Node, int] = {}
-    for v in reversed(order):
-        kids = children[v]
+    order, kids_at, n = s.postorder, s.children_at, len(s.postorder)
+    top = n - 1  # positions in postorder: lists, no hashing of node labels per step
+    shapes = [matrices[v].shape for v in order]
+    inside = [0] * n
+    under = [0] * n  # the product of the mode sizes under each node (exact ints)
+    for p in range(n):
+        rows, kids = int(shapes[p][1]), kids_at[p]
+        inside[p] = rows if not kids else min(rows, math.prod(inside[c] for c in kids))
+        under[p] = rows if not kids else math.prod(under[c] for c in kids)
+        if p != top:
+            inside[p] = min(inside[p], int(shapes[p][2]))
+    outside = [0] * n
+    for p in range(top, -1, -1):
+        kids = kids_at[p]
         prefix = [1]  # products of the siblings' inside cuts before / after each child
         for c in kids:
             prefix.append(prefix[-1] * inside[c])
@@ -341,12 +346,7 @@ def tree_rank_bounds(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) ->
         for i in range(len(kids) - 1, -1, -1):
             c = kids[i]
             siblings = prefix[i] * suffix
-            outside[c] = siblings if v == top else siblings * outside[v]
+            outside[c] = siblings if p == top else siblings * outside[p]
             suffix *= inside[c]
-    # the modes outside I(v): the product of all mode sizes over the product inside (exact ints)
-    under: dict[Node, int] = {}
-    for v in order:
-        kids = children[v]
-        under[v] = int(matrices[v].shape[1]) if not kids else math.prod(under[c] for c in kids)
-    total = under[top]
-    return {v: min(inside[v], outside[v], total // under[v]) for v in outside}
+    total = under[top]  # the modes outside I(v): total // under[v]
+    return {order[p]: min(inside[p], outside[p], total // under[p]) for p in range(top)}

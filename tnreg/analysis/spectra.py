@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 import torch
 
+from tnreg import gcpause
 from tnreg.analysis.resolve import AnalysisError, Resolved, check_dtype, check_finite, resolve
 from tnreg.contract import contract
 from tnreg.einsum import to_equation
@@ -176,7 +177,7 @@ def node_scaled_spectra(
     >>> s.relative, round(s.log_max.item() / math.log(2), 4)
     (tensor([[1., 0.]], dtype=torch.float64), 20.0)
     """
-    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+    with gcpause.paused(), torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
         r = resolve(source, matrices, dtype=dtype, where="node spectra")
         return scaled_spectra_of(r, nodes)
 
@@ -309,7 +310,7 @@ def node_spectra(
     >>> node_spectra(balanced(2), mats)[0].round(decimals=9)
     tensor([[3., 1.]], dtype=torch.float64)
     """
-    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+    with gcpause.paused(), torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
         r = resolve(source, matrices, dtype=dtype, where="node spectra")
         targets = _targets(r.tree, nodes)
         out: dict[Node, torch.Tensor] = {}
