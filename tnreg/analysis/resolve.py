@@ -97,21 +97,27 @@ def check_dtype(dtype: Any, where: str) -> torch.dtype | None:
 def _cast(t: torch.Tensor, dtype: torch.dtype | None, where: Any) -> torch.Tensor:
     """``t`` in the analysis dtype; ``where()`` names it in errors (built only on failure:
     at order 1024 the labels' reprs would cost more than the casts)."""
-    if t.dtype == dtype:
-        return t
-    if not (t.dtype.is_floating_point or t.dtype.is_complex):
+    target = _target_dtype(t.dtype, dtype, where)
+    return t if t.dtype == target else t.to(target)
+
+
+def _target_dtype(have: torch.dtype, dtype: torch.dtype | None, where: Any) -> torch.dtype:
+    """The dtype a tensor of dtype ``have`` is analysed in (``dtype``, or ``have`` for None)."""
+    if have == dtype:
+        return have
+    if not (have.is_floating_point or have.is_complex):
         raise AnalysisError(
-            f"{where()} has dtype {t.dtype}; analysis needs floating-point parameters (build the "
+            f"{where()} has dtype {have}; analysis needs floating-point parameters (build the "
             f"model with dtype=torch.float32 or torch.float64)"
         )
     if dtype is None:
-        if t.dtype not in ANALYSIS_DTYPES:
+        if have not in ANALYSIS_DTYPES:
             raise AnalysisError(
-                f"{where()} is {t.dtype}, which eigen-solvers do not support; pass "
+                f"{where()} is {have}, which eigen-solvers do not support; pass "
                 f"dtype=torch.float64 (the default) or torch.float32"
             )
-        return t
-    return t.to(dtype)
+        return have
+    return dtype
 
 
 def check_finite(named: Mapping[Any, torch.Tensor], describe: Any = str) -> None:
@@ -200,7 +206,7 @@ def validate_matrices(tree: nx.DiGraph, matrices: Mapping[Node, torch.Tensor]) -
     _check_columns(s, shapes)
     finite_groups(
         [[mats[i] for i in idx] for idx in by_key.values()],
-        lambda: check_finite(dict(zip(s.postorder, mats)), lambda v: f"matrix of node {v!r}"),
+        lambda: _name_nonfinite(dict(zip(s.postorder, mats)), lambda v: f"matrix of node {v!r}"),
     )
     return {v: shape[1] for v, shape in zip(s.postorder, shapes)}
 
@@ -325,13 +331,11 @@ def resolve(
     chains = _cast_layers(_check_layers(tree, layers), dtype) if layers is not None else None
     if matrices is None:
         matrices = _layers_to_matrices(tree, chains)
-    validate_matrices(tree, matrices)  # one dtype for all: cast the root's, then all alike
+    validate_matrices(tree, matrices)  # one dtype for all: decided once, on the root's
     post = schedule(tree).postorder
-    _cast(matrices[post[-1]][:0], dtype, lambda: f"matrix of node {post[-1]!r}")
-    if matrices[post[-1]].dtype == dtype or dtype is None:
-        mats = {v: matrices[v] for v in post}
-    else:
-        mats = {v: matrices[v].to(dtype) for v in post}
+    have = matrices[post[-1]].dtype
+    target = _target_dtype(have, dtype, lambda: f"matrix of node {post[-1]!r}")
+    mats = {v: matrices[v] if target == have else matrices[v].to(target) for v in post}
     return Resolved(tree=tree, matrices=mats, layers=chains, model=model)
 
 

@@ -17,14 +17,24 @@ parameters) and reused by every training step on that batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import torch
 
-from tnreg.models.sampled import Pattern
 from tnreg.typing import Node
 
-__all__ = ["IndexPlan", "Merge", "check_indices", "distinct_rows", "plan_indices"]
+if TYPE_CHECKING:
+    from tnreg.models.sampled import Pattern
+
+__all__ = [
+    "IndexPlan",
+    "Merge",
+    "check_indices",
+    "distinct_rows",
+    "pair_grads",
+    "plan_indices",
+]
 
 _KEY_LIMIT = 2**62
 
@@ -270,3 +280,20 @@ def distinct_rows(
         return tuple(reversed(out)), inverse
     uniq, inverse = torch.unique(torch.stack(columns, 1), dim=0, return_inverse=True)
     return tuple(uniq.unbind(1)), inverse
+
+
+def pair_grads(a, b, rows_a, rows_b, grad, need_a: bool, need_b: bool) -> tuple:
+    """Gradients of ``out[u] = a[rows_a[u]] * b[rows_b[u]]`` (summed over channels when
+    ``grad`` has a trailing axis of size 1) as differentiable gathers and scatters: the
+    ``create_graph=True`` backward of the memoized merges (double backward works through it)."""
+    ga = (
+        torch.zeros_like(a).index_add(0, rows_a, b.index_select(0, rows_b) * grad)
+        if need_a
+        else None
+    )
+    gb = (
+        torch.zeros_like(b).index_add(0, rows_b, a.index_select(0, rows_a) * grad)
+        if need_b
+        else None
+    )
+    return ga, gb

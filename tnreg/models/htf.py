@@ -28,7 +28,7 @@ from tnreg import trees
 from tnreg.components import local_vectors, node_products
 from tnreg.models import base, sampled
 from tnreg.models.evaluate import plan_evaluation
-from tnreg.models.gather import IndexPlan, check_indices, check_vectors
+from tnreg.models.gather import IndexPlan, check_indices, check_vectors, pair_grads
 from tnreg.typing import Node
 
 __all__ = ["CP", "HierarchicalTensorFactorization", "deep_matrix_factorization"]
@@ -493,12 +493,10 @@ class _PairMerge(torch.autograd.Function):
         if ctx.reduce:
             grad = grad[..., None]
         need_a, need_b = ctx.needs_input_grad[:2]
+        if torch.is_grad_enabled():  # create_graph=True: one differentiable pass, no chunks
+            return *pair_grads(a, b, ra, rb, grad, need_a, need_b), None, None, None
         ga = torch.zeros_like(a) if need_a else None
         gb = torch.zeros_like(b) if need_b else None
-        if torch.is_grad_enabled():  # create_graph=True: one differentiable pass, no chunks
-            ga = ga.index_add(0, ra, b.index_select(0, rb) * grad) if need_a else None
-            gb = gb.index_add(0, rb, a.index_select(0, ra) * grad) if need_b else None
-            return ga, gb, None, None, None
         n = ra.shape[0]
         step = _chunk_rows(a, n)
         for s in range(0, n, step):

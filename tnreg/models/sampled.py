@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from tnreg.models.gather import pair_grads
+
 __all__ = ["Pattern", "sampled_dot", "usable"]
 
 _DTYPES = (torch.float32, torch.float64)
@@ -107,14 +109,18 @@ class Pattern:
         row-major (P, E) values of the pairs."""
         e = 1 if values.ndim == 1 else values.shape[1]
         lay, flat = self.layout(e), values.reshape(-1)
-        if transpose:
-            crow, col, take = lay.crow_t, lay.col_t, lay.take_t
-            shape = (self.shape[1] * e, self.shape[0] * e)
-        else:
-            crow, col, take = lay.crow, lay.col, lay.take
-            shape = (self.shape[0] * e, self.shape[1] * e)
+        take = lay.take_t if transpose else lay.take
         if take is not None:
             flat = flat.index_select(0, take)
+        return self._csr(lay, e, flat, transpose)
+
+    def _csr(self, lay: _Layout, e: int, flat: torch.Tensor, transpose: bool) -> torch.Tensor:
+        """The CSR tensor of layout ``lay`` with ``flat`` already in its entry order."""
+        na, nb = self.shape
+        if transpose:
+            crow, col, shape = lay.crow_t, lay.col_t, (nb * e, na * e)
+        else:
+            crow, col, shape = lay.crow, lay.col, (na * e, nb * e)
         with _quiet():
             return torch.sparse_csr_tensor(crow, col, flat, shape, check_invariants=False)
 
@@ -162,10 +168,11 @@ class _SampledDot(torch.autograd.Function):
         ctx.save_for_backward(a, b)
         ctx.pattern = pattern
         members = a.shape[1]
-        with _quiet():
-            zeros = pattern.matrix(a.new_zeros(pattern.nnz, members))
+        lay = pattern.layout(members)
+        with _quiet():  # zeros need no reordering into the layout
+            zeros = pattern._csr(lay, members, a.new_zeros(pattern.nnz * members), False)
             values = torch.sparse.sampled_addmm(zeros, _rows(a), _rows(b).T, beta=0.0).values()
-        take = pattern.layout(members).take
+        take = lay.take
         if take is not None:  # back to row-major (pair, member)
             values = torch.empty_like(values).index_copy_(0, take, values)
         out = values.view(pattern.nnz, members)
@@ -181,10 +188,8 @@ class _SampledDot(torch.autograd.Function):
             grad = grad.index_select(0, pattern.order)
         need_a, need_b = ctx.needs_input_grad[:2]
         if torch.is_grad_enabled():  # create_graph=True: differentiable gathers and scatters
-            ra, rb, g = pattern.rows_a, pattern.rows_b, grad.unsqueeze(-1)
-            ga = torch.zeros_like(a).index_add(0, ra, b.index_select(0, rb) * g) if need_a else None
-            gb = torch.zeros_like(b).index_add(0, rb, a.index_select(0, ra) * g) if need_b else None
-            return ga, gb, None
+            g = grad.unsqueeze(-1)
+            return *pair_grads(a, b, pattern.rows_a, pattern.rows_b, g, need_a, need_b), None
         grad = grad.contiguous()
         ga = gb = None
         with _quiet():

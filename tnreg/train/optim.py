@@ -176,8 +176,8 @@ def make_optimizer(
         @torch.no_grad()
         def clamp(optimizer, args, kwargs) -> None:
             for group in optimizer.param_groups:
-                torch._foreach_clamp_min_([p for p in group["params"]], -bound)
-                torch._foreach_clamp_max_([p for p in group["params"]], bound)
+                torch._foreach_clamp_min_(group["params"], -bound)
+                torch._foreach_clamp_max_(group["params"], bound)
 
         opt.register_step_post_hook(clamp)
     return opt
