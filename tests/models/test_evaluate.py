@@ -250,3 +250,39 @@ def test_cuda_fused_root_pairs_match_cpu():
     got = torch.autograd.grad(out.square().sum(), list(model.parameters()))
     for g, r in zip(got, grads):
         torch.testing.assert_close(g.cpu(), r)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_trees_match_dense_values_and_gradients(seed):
+    """Seeded random cases (tree shape, arity, dims incl. 1, widths, depth, ensemble, batch with
+    repeats): entries and parameter gradients equal those of indexing ``to_dense()``."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def pick(*options):
+        return options[int(torch.randint(len(options), (1,), generator=gen))]
+
+    order = pick(2, 3, 5, 7, 9)
+    tree = trees.random_tree(order, seed=seed, max_arity=pick(2, 3, 5))
+    dims = [int(d) for d in torch.randint(1, 5, (order,), generator=gen)]
+    model = HierarchicalTensorFactorization(
+        tree,
+        dims,
+        pick(1, 3, 16),
+        depth=pick(1, 2),
+        ensemble=pick(None, 3),
+        output=pick("trainable", "ones"),
+        dtype=F64,
+        seed=seed,
+        init_std=0.7,
+    )
+    idx = sample(dims, pick(1, 40, 500), seed)
+    e = model.ensemble or 1
+    weights = torch.randn(e, idx.shape[0], generator=gen, dtype=F64)
+    params = list(model.parameters())
+    got = model(idx).reshape(e, -1)
+    want = model.to_dense().reshape(e, *dims)[(slice(None), *idx.T)]
+    torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-13)
+    g_got = torch.autograd.grad((got * weights).sum(), params)
+    g_want = torch.autograd.grad((want * weights).sum(), params)
+    for a, b in zip(g_got, g_want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
