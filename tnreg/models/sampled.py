@@ -165,7 +165,7 @@ def _rows(t: torch.Tensor) -> torch.Tensor:
 def _product(sparse: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """``sparse @ rows(t)`` as a fresh (U, E, R) table. ``addmm`` with ``beta=0`` into its own
     output: ``torch.mm`` of a sparse matrix zero-fills a result and copies it once more, two
-    extra passes over the output (at a CP of order 5, 2 of 5 ms of the backward pass)."""
+    extra passes over the output (without them a CP step of order 5 runs 1.18x faster)."""
     out = t.new_empty((sparse.shape[0] // t.shape[1], *t.shape[1:]))
     flat = _rows(out)
     torch.addmm(flat, sparse, _rows(t), beta=0.0, out=flat)  # beta=0: out's contents ignored
