@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tnreg-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean docs docs-serve notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,5 +28,19 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# The documentation site (mkdocs.yml): tutorials executed at full size, into site/.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve
+
+# Every tutorial as a notebook (never committed: notebooks/ and *.ipynb are ignored).
+notebooks: $(STAMP)
+	mkdir -p notebooks
+	for f in tutorials/[0-9]*.py; do \
+		$(BIN)/jupytext --to notebook -o notebooks/$$(basename $$f .py).ipynb $$f || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info site notebooks

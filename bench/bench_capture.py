@@ -59,7 +59,7 @@ def per_step(fn, steps, repeats):
 def measure(width, ensemble, steps, repeats):
     loss_fn = loss_function("mse")
     model, idx, values, opt = setup(width, ensemble)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     eager = per_step(lambda: train_step(model, plan, values, opt, loss_fn), steps, repeats)
     model, idx, values, opt = setup(width, ensemble)
     step = CapturedStep(model, idx, values, opt, loss_fn)

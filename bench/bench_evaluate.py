@@ -1,6 +1,6 @@
 """Training-step speed of the cost-based index-batch evaluator against its baselines.
 
-Settings (issue 10, "A cost-based evaluation planner for index batches"):
+Settings:
 1. CP (output fixed to ones), float32, one full-batch step (forward + backward + gradient
    update): (order 4, d=10, R=1000, 2,000 entries) and (order 5, d=10, R=1000, 10,000 entries)
    against *densify then index* (build the whole tensor with one einsum every step, index it:
@@ -10,7 +10,8 @@ Settings (issue 10, "A cost-based evaluation planner for index batches"):
    (order 16, d=4, R=100, 20,000 entries) against the per-sample gather. Goal: >= 4x.
 3. HTF reference (order 4, d=16, binary, widths 512, 2,048 entries) against the one-hot
    baseline of ``bench_models.py``. Goal: >= 10x.
-Every row also times the previous planner (balanced pairwise merges, ``gather.plan_indices``).
+Every row also times the balanced schedule (balanced pairwise merges,
+``tests/models/balanced_schedule.py``).
 
 Run: ``python bench/bench_evaluate.py [--repeats 7] [--device cpu] [--out FILE]``; prints a
 markdown table (median of repeats; the columns of a row are measured in alternating rounds of a
@@ -31,12 +32,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
 
+from balanced_schedule import balanced_schedule
 from bench_models import PapersBaseline
 
 from tnreg import trees
 from tnreg.models import CP, HierarchicalTensorFactorization
-from tnreg.models.gather import plan_indices
 
 
 def sync(device):
@@ -123,16 +125,16 @@ def cp_row(order, dim, rank, batch, repeats, device, dense):
         for p in model.params:
             p.mul_(rank ** (-0.5 / order))
     idx, target = data(model.dims, batch, device)
-    plan = model.plan_indices(idx)
-    old = plan_indices(model.tree, model._schedule, idx, model.dims)
+    schedule = model.schedule_indices(idx)
+    balanced = balanced_schedule(model.tree, model._pooling, idx, model.dims)
     params = list(model.parameters())
     factors = [p[0].detach().clone().requires_grad_(True) for p in model.params]
     with torch.no_grad():
         ref = per_sample(factors, idx)
-        diff = (model(plan) - ref).abs().max() / ref.abs().max()
+        diff = (model(schedule) - ref).abs().max() / ref.abs().max()
     fns = {
-        "tnreg": lambda: step(params, lambda: model(plan), target),
-        "previous": lambda: step(params, lambda: model(old), target),
+        "tnreg": lambda: step(params, lambda: model(schedule), target),
+        "balanced": lambda: step(params, lambda: model(balanced), target),
         "gather": lambda: step(factors, lambda: per_sample(factors, idx), target),
     }
     if dense:
@@ -142,7 +144,7 @@ def cp_row(order, dim, rank, batch, repeats, device, dense):
         "dense": math.nan,
         **with_ratios(timed_rounds(fns, repeats, device)),
         "diff": float(diff),
-        "plan": plan.cost_report(),
+        "schedule": schedule.cost_report(),
     }
     return row
 
@@ -153,20 +155,20 @@ def htf_row(repeats, device):
     )
     model.rescale_(16.0**2)
     idx, target = data(model.dims, 2048, device)
-    plan = model.plan_indices(idx)
-    old = plan_indices(model.tree, model._schedule, idx, model.dims)
+    schedule = model.schedule_indices(idx)
+    balanced = balanced_schedule(model.tree, model._pooling, idx, model.dims)
     base = PapersBaseline(model).to(device)
     params, bparams = list(model.parameters()), list(base.parameters())
     with torch.no_grad():
         ref = base(idx)
-        diff = (model(plan) - ref).abs().max() / ref.abs().max()
+        diff = (model(schedule) - ref).abs().max() / ref.abs().max()
     return {
         "setting": "HTF order 4, d=16, binary, widths 512, B=2048",
         **with_ratios(
             timed_rounds(
                 {
-                    "tnreg": lambda: step(params, lambda: model(plan), target),
-                    "previous": lambda: step(params, lambda: model(old), target),
+                    "tnreg": lambda: step(params, lambda: model(schedule), target),
+                    "balanced": lambda: step(params, lambda: model(balanced), target),
                     "onehot": lambda: step(bparams, lambda: base(idx), target),
                 },
                 repeats,
@@ -176,7 +178,7 @@ def htf_row(repeats, device):
         "gather": math.nan,
         "dense": math.nan,
         "diff": float(diff),
-        "plan": plan.cost_report(),
+        "schedule": schedule.cost_report(),
     }
 
 
@@ -195,7 +197,7 @@ def table(rows, device):
         f"`python bench/bench_evaluate.py` on {device} ({platform.processor() or 'cpu'}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads), float32, median "
         f"step times in ms; ratios: median over rounds of the same round's times\n\n"
-        "| setting | tnreg | previous planner | densify+index | per-sample gather | "
+        "| setting | tnreg | balanced schedule | densify+index | per-sample gather | "
         "one-hot | vs densify | vs gather | vs one-hot | max rel. diff |\n"
         "|---|---|---|---|---|---|---|---|---|---|"
     )
@@ -203,13 +205,13 @@ def table(rows, device):
     for r in rows:
         onehot = r.get("onehot", math.nan)
         lines.append(
-            f"| {r['setting']} | {ms(r['tnreg'])} | {ms(r['previous'])} | {ms(r['dense'])} | "
+            f"| {r['setting']} | {ms(r['tnreg'])} | {ms(r['balanced'])} | {ms(r['dense'])} | "
             f"{ms(r['gather'])} | {ms(onehot)} | {ratio(r, 'dense')} | "
             f"{ratio(r, 'gather')} | {ratio(r, 'onehot')} | "
             f"{r['diff']:.1e} |"
         )
-    plans = "\n\n".join(f"```\n{r['plan']}\n```" for r in rows)
-    return "\n".join(lines) + "\n\nChosen plans:\n\n" + plans + "\n"
+    schedules = "\n\n".join(f"```\n{r['schedule']}\n```" for r in rows)
+    return "\n".join(lines) + "\n\nChosen index schedules:\n\n" + schedules + "\n"
 
 
 def main(argv=None):

@@ -1,11 +1,11 @@
 """Training-step speed of the dense-core formats at index batches: memoized against generic.
 
 The formats (Tucker, tensor train, hierarchical Tucker) are tree tensor networks. tnreg
-evaluates a batch of multi-indices by memoized sub-tuples (:mod:`tnreg.models.tree_eval`: each
-tensor contracted once per distinct combination of its children's rows and its own mode
-indices). The *generic* route (the previous one, still used for networks that are not trees)
-gathers every tensor along its mode axes and contracts one planned network with the batch as a
-hyperedge: every tensor is contracted once per sample.
+evaluates a batch of multi-indices by memoized sub-tuples
+(:mod:`tnreg.models.engine.rooted`: each tensor contracted once per distinct combination of its
+children's rows and its own mode indices). The *generic* route (used for networks that are not
+trees) gathers every tensor along its mode axes and contracts one planned network with the batch
+as a hyperedge: every tensor is contracted once per sample.
 
 One full-batch step = forward, backward and a gradient update, float32, median of repeats, both
 routes in one process. Run ``python bench/bench_formats.py [--repeats 7] [--device cpu]``;
@@ -76,7 +76,7 @@ def row(name, make, batch, repeats, device):
     gen = torch.Generator().manual_seed(0)
     idx = torch.stack([torch.randint(0, d, (batch,), generator=gen) for d in model.dims], 1)
     idx, target = idx.to(device), torch.randn(batch, generator=gen).to(device)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     with torch.no_grad():
         ref = model._gather(idx)
         diff = (model(plan) - ref).abs().max() / ref.abs().max()

@@ -61,13 +61,13 @@ def bench(name: str, build, data, device: torch.device, repeats: int) -> list[st
     model = build(device)
     idx = data.train_indices.to(device)
     values = data.train_values.to(device, torch.float64)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     opt = GroupRMSprop(model.parameters(), lr=1e-2)
     loss = loss_function("mse")
     step_ms = _median_ms(lambda: train_step(model, plan, values, opt, loss), repeats, device)
     context = TrackContext(
         step=0, data=data, train_inputs=plan, train_values=values,
-        test_inputs=model.plan_indices(data.test_indices.to(device)),
+        test_inputs=model.schedule_indices(data.test_indices.to(device)),
         test_values=data.test_values.to(device, torch.float64), loss_fn=loss,
     )  # fmt: skip
     rows = [f"| {name} | step | {step_ms:.2f} | |"]

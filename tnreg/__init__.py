@@ -9,6 +9,7 @@ contraction once and runs it on torch tensors; :mod:`tnreg.models` holds the fac
 from tnreg import trees
 from tnreg.analysis import node_spectra, rank_report
 from tnreg.contract import ContractionPlan, contract, plan
+from tnreg.errors import TnregError
 from tnreg.models import (
     CP,
     HierarchicalTensorFactorization,
@@ -30,6 +31,7 @@ __all__ = [
     "ModeTreeError",
     "TensorNetwork",
     "TensorTrain",
+    "TnregError",
     "Tucker",
     "__version__",
     "balanced",

@@ -18,7 +18,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ["main"]
+from tnreg.errors import report_error
+
+__all__ = ["build_parser", "main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -28,7 +30,7 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         return run_demo(settings)
     except (ValueError, TypeError, OSError) as err:
-        return _fail("demo", err)
+        return report_error("demo", err)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -46,12 +48,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _fail(command: str, err: Exception) -> int:
-    """One line on stderr, no traceback; exit status 2."""
-    print(f"tnreg {command}: error: {err}", file=sys.stderr)
-    return 2
 
 
 TRAIN_EXAMPLE = """\
@@ -99,8 +95,8 @@ def _default_out(config_path: str | None) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from tnreg.analysis import rank_report
-    from tnreg.train import fit
-    from tnreg.train.config import build_model, resolve_device, resolve_dtype
+    from tnreg.train import build_model, fit
+    from tnreg.train.config import resolve_device, resolve_dtype
 
     try:
         config = _train_config(args)
@@ -116,11 +112,13 @@ def _train(args: argparse.Namespace) -> int:
         print(f"{model!r}\ntraining on {config.device} ({config.dtype}) -> {out}", flush=True)
         result = fit(model, data, config, run_dir=out, resume=args.resume is not None)
     except (ValueError, TypeError, OSError) as err:
-        return _fail("train", err)
+        return report_error("train", err)
     print(result.message)
+    print(_final_metrics(result))
     if hasattr(result.model, "tree"):
         print(f"\nRank report (numerical rank with rtol {config.rank_rtol}):")
         print(rank_report(result.model, rtol=config.rank_rtol))
+        _print_cp_norms(result.model, config.rank_rtol, None)
     print(f"\nrun directory: {result.run_dir}")
     return {"nonfinite": 1, "interrupted": 130}.get(result.stop_reason, 0)
 
@@ -162,11 +160,32 @@ def _analyze(args: argparse.Namespace) -> int:
         rtol = args.rtol if args.rtol is not None else state["config"].get("rank_rtol", 1e-3)
         report = rank_report(model, rtol=rtol, member=args.member)
     except (ValueError, TypeError, OSError) as err:
-        return _fail("analyze", err)
+        return report_error("analyze", err)
     print(f"{model!r} at step {state['step']}\n")
     print(f"Rank report (numerical rank with rtol {rtol}):")
     print(report)
+    _print_cp_norms(model, rtol, args.member)
     return 0
+
+
+def _final_metrics(result) -> str:
+    """The last check's loss and errors, one line per ensemble member."""
+    keys = ("loss", "train_mse", "test_mse", "normalized_error")
+    final = {k: result.final[k] for k in keys if k in result.final}
+    members = len(next(iter(final.values()), []))
+    lines = [f"final metrics at step {result.steps}:"]
+    for e in range(members):
+        values = "  ".join(f"{k} {v[e]:.4g}" for k, v in final.items())
+        lines.append(f"  {'' if members == 1 else f'member {e}: '}{values}")
+    return "\n".join(lines) if members else "final metrics: none recorded"
+
+
+def _print_cp_norms(model, rtol: float, member: int | None) -> None:
+    """For a CP model: its component norms and how many are non-negligible."""
+    from tnreg.analysis.cp_report import cp_component_report, is_cp
+
+    if is_cp(model):
+        print("\n" + cp_component_report(model, rtol=rtol, member=member))
 
 
 def _int_at_least(low: int):
@@ -320,7 +339,15 @@ def _parser() -> argparse.ArgumentParser:
 
     add_plot(sub, _Formatter)
     add_reproduce(sub, _Formatter)
+    from tnreg.sweep.cli import add_sweep
+
+    add_sweep(sub, _Formatter)
     return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tnreg`` argument parser with every subcommand (the docs' CLI reference reads it)."""
+    return _parser()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

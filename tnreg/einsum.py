@@ -26,6 +26,7 @@ from typing import Any
 
 import opt_einsum
 
+from tnreg.errors import TnregError
 from tnreg.typing import Index
 
 __all__ = ["EinsumError", "check_size", "parse", "symbols", "to_equation"]
@@ -33,7 +34,7 @@ __all__ = ["EinsumError", "check_size", "parse", "symbols", "to_equation"]
 _RESERVED = frozenset(",->.")
 
 
-class EinsumError(ValueError):
+class EinsumError(TnregError, ValueError):
     """A malformed einsum equation, or shapes that do not fit it."""
 
 

@@ -38,6 +38,8 @@ from typing import Any
 
 import opt_einsum as oe
 
+from tnreg.errors import TnregError
+
 __all__ = [
     "DP_MAX_OPERANDS",
     "EXHAUSTIVE_MAX_OPERANDS",
@@ -80,7 +82,7 @@ _Shapes = Sequence[tuple[int, ...]]
 _Path = list[tuple[int, ...]]
 
 
-class PathError(ValueError):
+class PathError(TnregError, ValueError):
     """An optimizer that cannot plan this network in bounded time."""
 
 

@@ -342,19 +342,12 @@ def run_tree(config: dict[str, Any]):
     ValueError
         If the config has no ``model`` table.
     """
-    from tnreg import trees
+    from tnreg.train import build_tree
 
     model = config.get("model")
     if not isinstance(model, dict):
         raise ValueError("config.json has no 'model' table; cannot tell which mode tree was used")
-    kind, order = model.get("kind", "htf"), int(model.get("order", 2))
-    if kind == "cp":
-        return trees.star(order)
-    if kind == "deep_mf":
-        return trees.star(2)
-    from tnreg.data.targets import tree_from_config
-
-    return tree_from_config(model.get("tree", "balanced"), order)
+    return build_tree(model)
 
 
 def plot_tree_ranks(tree, ranks: dict[str, Any], ax=None, *, title: str = ""):
@@ -381,7 +374,7 @@ def plot_tree_ranks(tree, ranks: dict[str, Any], ax=None, *, title: str = ""):
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 0.9 * trees.order(tree)), 1.6 + trees.depth(tree)))
     trees.draw(tree, ax=ax)
-    pos = tree_display._layout(tree)
+    pos = tree_display.layout(tree)
     names = trees.node_names(tree)
     for v, (x, y) in pos.items():
         if names[v] in ranks:

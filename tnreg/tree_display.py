@@ -1,18 +1,17 @@
 """Mode trees for people: short node names, a text drawing, a matplotlib figure.
 
-Re-exported by :mod:`tnreg.trees` (``trees.render``, ``trees.draw``, ``trees.node_names``);
-the structure itself (builders, validation, queries) stays there.
+Re-exported by :mod:`tnreg.trees` (``trees.render``, ``trees.draw``, ``trees.node_names``); the
+structure itself (builders, validation, queries) is :mod:`tnreg.tree_structure`.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterator, Sequence
 
 import networkx as nx
 
-from tnreg.trees import (
-    _known,
-    _short,
+from tnreg.tree_structure import (
     depth,
     depths,
     from_nested,  # noqa: F401 (the doctests build trees with it)
@@ -20,11 +19,15 @@ from tnreg.trees import (
     order,
     postorder,
     root,
+    validate_node,
     validate_tree,
 )
 from tnreg.typing import Mode, Node
 
-__all__ = ["draw", "node_name", "node_names", "render"]
+__all__ = ["draw", "layout", "node_name", "node_names", "render"]
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxtuple, _REPR.maxlist, _REPR.maxother = 3, 8, 8, 60
 
 
 def _span(modes: Sequence[Mode]) -> str:
@@ -66,7 +69,7 @@ def node_names(tree: nx.DiGraph) -> dict[Node, str]:
 
 def node_name(tree: nx.DiGraph, node: Node) -> str:
     """The short name of one node; see :func:`node_names`."""
-    _known(tree, node)
+    validate_node(tree, node)
     return node_names(tree)[node]
 
 
@@ -129,7 +132,7 @@ def _label(v: object, level: int = 0) -> str:
     if isinstance(v, str):
         return repr(v)
     if not isinstance(v, tuple):
-        return str(v) if level < 3 else _short(v)
+        return str(v) if level < 3 else _REPR.repr(v)
     if level >= 3:
         return "(...)"
     items = [_label(x, level + 1) for x in (v[:3] + v[-1:] if len(v) > 8 else v)]
@@ -145,7 +148,7 @@ def draw(tree: nx.DiGraph, ax=None, *, labels: bool = True):
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("draw() needs matplotlib: pip install 'tnreg[plot]'") from err
     validate_tree(tree)
-    pos = _layout(tree)
+    pos = layout(tree)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 0.6 * order(tree)), 1.2 + depth(tree)))
     nx.draw_networkx_edges(tree, pos, ax=ax, arrows=False)
@@ -164,8 +167,15 @@ def draw(tree: nx.DiGraph, ax=None, *, labels: bool = True):
     return ax
 
 
-def _layout(tree: nx.DiGraph) -> dict[Node, tuple[float, float]]:
-    """Leaves evenly spaced left to right, parents centred above their children."""
+def layout(tree: nx.DiGraph) -> dict[Node, tuple[float, float]]:
+    """Node positions of :func:`draw`: leaves evenly spaced left to right (x = 0, 1, ...),
+    parents centred above their children, y = minus the depth.
+
+    Examples
+    --------
+    >>> layout(from_nested(((0, 1), 2)))
+    {0: (0.0, -2.0), 1: (1.0, -2.0), (0, 1): (0.5, -1.0), 2: (2.0, -1.0), (0, 1, 2): (1.25, -0.0)}
+    """
     pos: dict[Node, tuple[float, float]] = {}
     x = 0.0
     for v in postorder(tree):

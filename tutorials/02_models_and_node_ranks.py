@@ -20,8 +20,8 @@ torch.manual_seed(0)
 
 # %% [markdown]
 # ## Task: completion of an order-4 tensor of CP rank 2
-# The target is a CP model with two components, rescaled to unit Frobenius norm (from
-# Gramians). We observe 600 of its 1296 entries.
+# The target is a CP model with two components (every matricization has rank at most 2),
+# rescaled to unit Frobenius norm (from Gramians). We observe 600 of its 1296 entries.
 
 # %%
 tree = trees.balanced(4)
@@ -31,9 +31,12 @@ with torch.no_grad():
     y = target(idx)
 
 # %% [markdown]
-# ## Model: width 16 at every node, small initialization
+# ## Model: width 16 at every node, small initialization, trained with Adam
 # An ensemble of three seeds trains in one contraction; the loss is the sum over members, so each
-# member follows its own gradient.
+# member follows its own gradient. We use Adam here because it fits quickly; it is not the
+# gradient flow the papers analyse (tutorials 03 and 04 use the papers' optimizer, and there
+# the components rise one at a time). Width 16 would allow rank 6 at the interior nodes (the
+# min-cut bound below); the question is what rank training finds.
 
 # %%
 model = tnreg.HierarchicalTensorFactorization(
@@ -60,16 +63,48 @@ for step in range(STEPS + 1):
 for node in [(0, 1), (2, 3)]:
     print(node, [round(float(h[node][0]), 2) for h in history])
 
+# %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(5, 3))
+checks = [i * (STEPS // 10) for i in range(len(history))]
+for node in [(0, 1), (2, 3)]:
+    ax.plot(checks, [float(h[node][0]) for h in history], "o-", label=f"node {node}")
+ax.axhline(2, color="gray", linestyle=":", label="target rank 2")
+ax.set_xlabel("step")
+ax.set_ylabel("effective rank (member 0)")
+ax.legend()
+fig.savefig("effective_rank.png", dpi=100)
+
 # %% [markdown]
 # ## The report at the end
-# One row per node: its modes, largest singular value, effective rank, numerical rank, the
-# min-cut bound of the network and the number of non-negligible local components.
+# One row per node: its largest singular value, effective rank, numerical rank (singular values
+# above rtol times the largest), the min-cut bound of the network and the number of
+# non-negligible local components. Read it with the tolerance in mind:
+#
+# - the effective rank at the interior nodes 0-1 and 2-3 is close to 2, the target's rank;
+# - at rtol 1e-2 the numerical rank there is 2; at rtol 1e-3 a third singular value, about
+#   1e-3 of the largest, still counts: 600 of the 1296 entries do not pin the tensor down, and
+#   Adam leaves a small extra direction that the observed entries hardly see;
+# - the "local" column counts all 16 local components: Adam moves every channel at a similar
+#   per-coordinate speed, so none stays negligible. Under the papers' optimizer from small
+#   initialization they rise one at a time and most stay near zero (tutorial 04).
 
 # %%
 report = rank_report(model, rtol=1e-3, member=0)
 print(report)
+coarse = rank_report(model, rtol=1e-2, member=0)
+print(coarse)
 
 # %%
+from tnreg.analysis import numerical_rank
+
 final = history[-1]
+spectra = node_spectra(model)
 assert float(per_member.detach().max()) < 1e-3  # every member fits the observed entries
-assert all(float(final[node].max()) < 3.0 for node in [(0, 1), (2, 3)])  # low rank, not 16
+for node in [(0, 1), (2, 3)]:
+    print(node, "effective rank per member:", [round(float(r), 2) for r in final[node]])
+    assert float(final[node][0]) < 2.2  # member 0: close to the target's 2, not 6
+    assert float(final[node].max()) < 3.0  # every member: far below the bound of 6
+    assert int(numerical_rank(spectra[node][:1], rtol=1e-2)) == 2  # rank 2 at rtol 1e-2
+    assert int(numerical_rank(spectra[node][:1], rtol=1e-3)) <= 3  # a third σ near 1e-3

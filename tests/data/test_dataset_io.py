@@ -1,4 +1,4 @@
-"""Tests of tnreg.data.io: datasets from configs, one-file save and load."""
+"""Tests of tnreg.data.io and tnreg.data.dataset: datasets from configs, one-file save and load."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tnreg.data import (
     make_dataset,
     save_dataset,
 )
-from tnreg.data.io import FORMAT
+from tnreg.data.dataset import FORMAT
 
 CONFIGS = [
     {

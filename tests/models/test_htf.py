@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from balanced_schedule import balanced_schedule
 
 from tnreg import trees
 from tnreg.models import CP, HierarchicalTensorFactorization, deep_matrix_factorization
-from tnreg.models.gather import plan_indices
 from tnreg.models.htf import resolve_widths
 
 F64 = torch.float64
@@ -212,7 +212,7 @@ def test_balance_keeps_end_tensor_and_equalizes_norms(name):
     model.balance_()
     torch.testing.assert_close(model.to_dense().detach(), before, rtol=1e-9, atol=1e-12)
     layers = model.layers()
-    for v, kids in model._schedule:
+    for v, kids in model._pooling:
         vecs = [layers[k][-1].norm(dim=-2) for k in kids]
         if v in layers:
             vecs.append(layers[v][0].norm(dim=-1))
@@ -239,12 +239,12 @@ def test_balanced_init_and_target_norm_keywords():
 def test_index_plan_is_cached_and_memoizes():
     model = build("binary4")
     idx = torch.randint(0, 3, (500, 4), generator=torch.Generator().manual_seed(0))
-    plan = model.plan_indices(idx)
-    assert model.plan_indices(idx.clone()) is plan
+    plan = model.schedule_indices(idx)
+    assert model.schedule_indices(idx.clone()) is plan
     assert plan.distinct[(0, 1)] <= 9 and plan.outer == (0, 1)  # 81 pairs: one GEMM at the root
     other = idx.clone()
     other[0, 0] = (other[0, 0] + 1) % 3
-    assert model.plan_indices(other) is not plan
+    assert model.schedule_indices(other) is not plan
     torch.testing.assert_close(model(plan), model(idx))
 
 
@@ -372,7 +372,7 @@ def test_cuda_matches_cpu():
 def test_gather_and_outer_product_finishes_agree(name, ratio):
     model = build(name)
     idx = all_indices(model.dims)[::2]
-    plan = plan_indices(model.tree, model._schedule, idx, model.dims, outer_ratio=ratio)
+    plan = balanced_schedule(model.tree, model._pooling, idx, model.dims, outer_ratio=ratio)
     assert (plan.outer is None) == (ratio == 0.0)
     dense = model.to_dense().detach()
     torch.testing.assert_close(model(plan).detach(), dense[tuple(idx.T)], rtol=1e-12, atol=1e-14)
@@ -381,7 +381,7 @@ def test_gather_and_outer_product_finishes_agree(name, ratio):
 def test_star_pooling_is_pairwise_memoized():
     model = CP(4, 10, rank=3, seed=0)
     idx = torch.randint(0, 10, (2048, 4), generator=torch.Generator().manual_seed(0))
-    plan = plan_indices(model.tree, model._schedule, idx, model.dims, outer_ratio=0.0)
+    plan = balanced_schedule(model.tree, model._pooling, idx, model.dims, outer_ratio=0.0)
     merges = plan.merges[(0, 1, 2, 3)]
     assert [(m.a, m.b) for m in merges] == [(0, 1), (2, 3), (4, 5)]
     assert merges[0].rows_a.shape[0] <= 100 and merges[1].rows_a.shape[0] <= 100

@@ -39,7 +39,7 @@ def run(model, idx, values, optimizer_name, steps, *, capture):
         step = CapturedStep(model, idx, values, opt, loss_fn, warmup=2)
         losses = [step() for _ in range(steps)]
     else:
-        plan = model.plan_indices(idx)
+        plan = model.schedule_indices(idx)
         losses = [train_step(model, plan, values, opt, loss_fn) for _ in range(steps)]
     return torch.stack(losses), [p.detach().clone() for p in model.parameters()]
 
@@ -68,7 +68,7 @@ def test_index_inputs_are_planned_once():
     model, idx, values = problem("cpu")
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     step = CapturedStep(model, idx, values, opt, loss_function("mse"))
-    assert step.inputs is model.plan_indices(idx)
+    assert step.inputs is model.schedule_indices(idx)
 
 
 @pytest.mark.parametrize("warmup", [0, -1, 1.5, True])

@@ -7,13 +7,11 @@ import json
 import pytest
 import torch
 
-from tnreg.models import CP, HierarchicalTensorFactorization
+from tnreg.train.build import build_model
 from tnreg.train.config import (
     ConfigError,
-    ModelConfig,
     TrainConfig,
     apply_overrides,
-    build_model,
     load_config,
     resolve_device,
     resolve_dtype,
@@ -153,23 +151,6 @@ def test_unreadable_files_are_config_errors(tmp_path):
     bad.write_text("lr = = 1")
     with pytest.raises(ConfigError, match="cannot parse config file"):
         load_config(bad)
-
-
-def test_build_model_for_each_kind():
-    cp = build_model(ModelConfig(kind="cp", order=3, dims=4, widths=5, ensemble=2))
-    assert isinstance(cp, CP) and cp.rank == 5 and cp.output == "ones" and cp.ensemble == 2
-    htf = build_model(ModelConfig(tree=[[0, 1], [2, 3]], dims=[2, 3, 4, 5], widths=[3, 4]))
-    assert isinstance(htf, HierarchicalTensorFactorization) and htf.output == "trainable"
-    assert htf.params[0].dtype == torch.float64
-    deep = build_model(ModelConfig(kind="deep_mf", order=2, dims=[4, 5], widths=3, depth=3))
-    assert deep.num_matrices == 3
-
-
-def test_build_model_errors_name_the_model_table():
-    with pytest.raises(ConfigError, match="model kind 'deep_mf' needs order = 2"):
-        build_model(ModelConfig(kind="deep_mf", order=3, depth=3))
-    with pytest.raises(ConfigError, match="config table 'model': cannot build the model"):
-        build_model(ModelConfig(dims=[2, 3], order=4))
 
 
 def test_device_and_dtype():

@@ -54,7 +54,7 @@ def test_fit_records_the_contract_columns_per_member(cp_data, tmp_path):
     summary = (tmp_path / "run" / "summary.json").read_text()
     assert '"stop_reason": "max_steps"' in summary
     plan = (tmp_path / "run" / "plan.txt").read_text()  # how the training batch is evaluated
-    assert plan.startswith(f"IndexPlan: batch {cp_data.train_indices.shape[0]}, estimated cost")
+    assert plan.startswith(f"IndexSchedule: batch {cp_data.train_indices.shape[0]}, estimated cost")
 
 
 def test_the_same_seed_gives_an_identical_metrics_file(cp_data, tmp_path):

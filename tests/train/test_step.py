@@ -23,7 +23,7 @@ def _no_sync(monkeypatch):
 @pytest.mark.parametrize("name", ["gd", "sgd", "group_rmsprop"])
 def test_train_step_never_synchronises_with_the_host(cp_data, monkeypatch, name):
     model = small_cp(ensemble=2)
-    plan = model.plan_indices(cp_data.train_indices)  # full batch: planned once, outside
+    plan = model.schedule_indices(cp_data.train_indices)  # full batch: scheduled once, outside
     opt = make_optimizer(name, model.parameters(), lr=0.01, momentum=0.9)
     loss = loss_function("mse")
     with monkeypatch.context() as m:
@@ -68,7 +68,7 @@ def test_batch_sampler_rejects_bad_batch_sizes():
 def test_train_step_captures_in_a_cuda_graph(cp_data, name):
     def setup():
         model = small_cp(ensemble=2, device="cuda")
-        plan = model.plan_indices(cp_data.train_indices.cuda())
+        plan = model.schedule_indices(cp_data.train_indices.cuda())
         opt = make_optimizer(name, model.parameters(), lr=0.01, momentum=0.9)
         return model, plan, opt
 

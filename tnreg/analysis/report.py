@@ -39,7 +39,7 @@ import torch
 from tnreg import gcpause
 from tnreg.analysis.ranks import effective_rank, numerical_rank
 from tnreg.analysis.resolve import AnalysisError, Resolved, resolve
-from tnreg.analysis.spectra import _scaled_groups
+from tnreg.analysis.spectra import scaled_spectrum_batches
 from tnreg.components import local_norms
 from tnreg.schedule import schedule
 from tnreg.trees import mode_sets, node_names
@@ -267,7 +267,7 @@ def _rows(r: Resolved, index: list[int], members: int, rtol: float, atol: float)
         bounds = {v: r.model.network.rank_bound(list(sets[v])) for v in targets}
         nlocal = {}
     rows: dict[Node, RankRow] = {}
-    for group, batch in _scaled_groups(r, targets):
+    for group, batch in scaled_spectrum_batches(r, targets):
         rel, log_max = pick(batch.relative), pick(batch.log_max)
         spectrum = rel * log_max.exp().unsqueeze(-1)  # may be inf
         # ranks are scale-invariant: measure the relative spectrum unless an absolute atol is set

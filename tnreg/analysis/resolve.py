@@ -29,6 +29,7 @@ import networkx as nx
 import torch
 
 from tnreg.components import as_layers, node_products
+from tnreg.errors import TnregError
 from tnreg.gramians import group_by
 from tnreg.schedule import Schedule, schedule
 from tnreg.trees import root
@@ -47,7 +48,7 @@ __all__ = [
 ANALYSIS_DTYPES = (torch.float32, torch.float64)
 
 
-class AnalysisError(ValueError):
+class AnalysisError(TnregError, ValueError):
     """Models, node matrices, nodes or mode subsets that analysis cannot read."""
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "matricization_spectrum",
     "node_scaled_spectra",
     "node_spectra",
+    "scaled_spectrum_batches",
 ]
 
 DENSE_LIMIT = 2**24
@@ -191,17 +192,27 @@ def scaled_spectra_of(r: Resolved, nodes: Iterable[Node] | None) -> dict[Node, S
     """
     targets = _targets(r.tree, nodes)
     out: dict[Node, ScaledSpectrum] = {}
-    for group, batch in _scaled_groups(r, targets):
+    for group, batch in scaled_spectrum_batches(r, targets):
         pieces = zip(batch.relative.unbind(0), batch.log_max.unbind(0), strict=True)
         out.update(zip(group, (ScaledSpectrum(*p) for p in pieces), strict=True))
     return {c: out[c] for c in targets}
 
 
-def _scaled_groups(r: Resolved, targets: list[Node]) -> Iterator[tuple[list[Node], ScaledSpectrum]]:
+def scaled_spectrum_batches(
+    r: Resolved, targets: list[Node]
+) -> Iterator[tuple[list[Node], ScaledSpectrum]]:
     """``(nodes, spectra)`` batches covering ``targets``: spectra stacked on a leading axis.
 
     Product-pooling models give one batch per eigenproblem kind and shape (per-node work stays
-    out of the tensor code, which matters at order 1024); dense-core formats one per node.
+    out of the tensor code); dense-core formats one per node. The rank report
+    (:mod:`tnreg.analysis.report`) reads its spectra batch by batch through this.
+
+    Parameters
+    ----------
+    r
+        A resolved model or (tree, matrices) pair (:func:`tnreg.analysis.resolve.resolve`).
+    targets
+        The nodes whose spectra to compute.
     """
     if not r.is_product_pooling:
         sweep = _network_sweep(r)
@@ -314,7 +325,7 @@ def node_spectra(
         r = resolve(source, matrices, dtype=dtype, where="node spectra")
         targets = _targets(r.tree, nodes)
         out: dict[Node, torch.Tensor] = {}
-        for group, batch in _scaled_groups(r, targets):  # unscaled per batch, then split
+        for group, batch in scaled_spectrum_batches(r, targets):  # unscaled per batch, then split
             out.update(zip(group, _unscale(batch).unbind(0), strict=True))
     return {c: out[c] for c in targets}
 

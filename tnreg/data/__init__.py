@@ -5,11 +5,13 @@
   evaluated from their factors.
 - :mod:`tnreg.data.sampling`: distinct entries without replacement at any size; Gaussian
   rank-one measurements with E <W, X>^2 = ||W||^2.
-- :mod:`tnreg.data.tasks`: :class:`Dataset`, :func:`completion_task`, :func:`sensing_task`.
+- :mod:`tnreg.data.target_config`: :func:`make_target`, a target from its config dict.
+- :mod:`tnreg.data.dataset`: :class:`Dataset`, and its one-file format (:func:`save_dataset`,
+  :func:`load_dataset`).
+- :mod:`tnreg.data.tasks`: :func:`completion_task`, :func:`sensing_task`.
 - :mod:`tnreg.data.images`: scikit-learn's 8×8 digits and MNIST-format files as entries of a
   binary tensor of order 64, with random-image and random-label controls.
-- :mod:`tnreg.data.io`: :func:`make_target` and :func:`make_dataset` from configs; one-file
-  save and load.
+- :mod:`tnreg.data.io`: :func:`make_dataset`, a dataset from its config dict.
 
 Examples
 --------
@@ -20,10 +22,12 @@ Examples
 """
 
 from tnreg.data.checks import DataError
+from tnreg.data.dataset import Dataset, load_dataset, save_dataset
 from tnreg.data.images import binarize_images, digits_task, image_task, mnist_task
-from tnreg.data.io import load_dataset, make_dataset, make_target, save_dataset
+from tnreg.data.io import make_dataset
 from tnreg.data.mnist import load_mnist_idx
 from tnreg.data.sampling import sample_entries
+from tnreg.data.target_config import make_target
 from tnreg.data.targets import (
     CPTarget,
     DenseTarget,
@@ -31,7 +35,7 @@ from tnreg.data.targets import (
     random_cp_target,
     random_full_rank_target,
 )
-from tnreg.data.tasks import Dataset, completion_task, sensing_task
+from tnreg.data.tasks import completion_task, sensing_task
 from tnreg.data.tree_targets import (
     TreeTarget,
     random_deep_target,

@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tnreg.errors import TnregError
+
 __all__ = [
     "DataError",
     "check_choice",
@@ -21,7 +23,7 @@ __all__ = [
 ]
 
 
-class DataError(ValueError):
+class DataError(TnregError, ValueError):
     """A bad argument or config value for a target, a task or a dataset file."""
 
 

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from tnreg.data.checks import DataError, check_choice, check_count, check_seed
+from tnreg.data.dataset import Dataset
 from tnreg.data.sampling import draw_entries
-from tnreg.data.tasks import Dataset
 
 __all__ = [
     "CONTROLS",

@@ -13,7 +13,7 @@ norm
     space, tree targets through the model's Gramians.
 CP target
     W* = sum_r w_r^0 ⊗ ... ⊗ w_r^{N-1}; component r has norm σ_r = prod_n ||w_r^n|| (the norms a
-    small-init CP factorization settles on, DESIGN §6).
+    small-init CP factorization settles on).
 config
     A JSON-able dict that rebuilds the same target bit for bit:
     ``tnreg.data.make_target(t.config)``.
@@ -30,8 +30,13 @@ from typing import Any
 import torch
 
 from tnreg.data.checks import DataError, check_count, check_positive, check_seed
-from tnreg.models.base import DEFAULT_MAX_DENSE, check_dense_size, resolve_dims
-from tnreg.models.gather import check_indices, check_vectors
+from tnreg.models.base import (
+    DEFAULT_MAX_DENSE,
+    check_dense_size,
+    check_indices,
+    check_vectors,
+    resolve_dims,
+)
 
 __all__ = ["CPTarget", "DenseTarget", "Target", "random_cp_target", "random_full_rank_target"]
 
@@ -324,20 +329,3 @@ def random_full_rank_target(
     config = {"kind": "full_rank", "dims": list(dims), "norm": norm, "seed": seed}
     return DenseTarget(tensor, config=config)
 
-
-_MOVED = (
-    "TreeTarget",
-    "random_deep_target",
-    "random_tree_target",
-    "tree_from_config",
-    "tree_to_config",
-)
-
-
-def __getattr__(name: str) -> Any:
-    """Tree targets moved to :mod:`tnreg.data.tree_targets`; old imports keep working."""
-    if name in _MOVED:
-        from tnreg.data import tree_targets
-
-        return getattr(tree_targets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

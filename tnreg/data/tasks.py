@@ -13,146 +13,21 @@ noise
     scale: a completion target's root-mean-square entry is ||W*|| / sqrt(prod d_n), a sensing
     value's is ||W*||.
 dataset
-    Tensors ``train_indices`` (B, N) long and ``train_values`` (B,) float64 (completion), or
-    ``train_vectors`` (one (B, d_n) tensor per mode) for sensing; the same for ``test_*``;
-    the ``target`` (``None`` for real data) and the ``config`` that rebuilds it all
-    (:func:`tnreg.data.make_dataset`).
+    What a task returns: a :class:`tnreg.data.dataset.Dataset`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from tnreg.data.checks import DataError, check_choice, check_count, check_nonnegative, check_seed
+from tnreg.data.checks import DataError, check_count, check_nonnegative, check_seed
+from tnreg.data.dataset import Dataset
 from tnreg.data.sampling import draw_entries, gaussian_measurements
 from tnreg.data.targets import Target
 
-__all__ = ["KINDS", "Dataset", "completion_task", "sensing_task"]
-
-KINDS = ("completion", "sensing")
-SPLITS = ("train", "test")
-
-
-@dataclass(eq=False)
-class Dataset:
-    """Train and test observations of a tensor, with the target and config that made them.
-
-    Attributes
-    ----------
-    kind
-        ``"completion"`` (inputs are multi-indices) or ``"sensing"`` (inputs are vectors).
-    dims
-        Mode sizes of the tensor.
-    train_values, test_values
-        Observed values, shape (B,) and (B_test,).
-    train_indices, test_indices
-        Completion: (B, N) long multi-indices; ``None`` for sensing.
-    train_vectors, test_vectors
-        Sensing: one (B, d_n) tensor per mode; ``None`` for completion.
-    target
-        The ground truth (``None`` for real data such as images).
-    config
-        JSON-able dict; ``make_dataset(config)`` rebuilds identical tensors.
-    info
-        Facts found while building (e.g. duplicate images); JSON-able, not needed to rebuild.
-    """
-
-    kind: str
-    dims: tuple[int, ...]
-    train_values: torch.Tensor
-    test_values: torch.Tensor
-    train_indices: torch.Tensor | None = None
-    test_indices: torch.Tensor | None = None
-    train_vectors: list[torch.Tensor] | None = None
-    test_vectors: list[torch.Tensor] | None = None
-    target: Target | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def order(self) -> int:
-        """Number of modes N."""
-        return len(self.dims)
-
-    @property
-    def num_train(self) -> int:
-        """Number of training observations."""
-        return int(self.train_values.shape[0])
-
-    @property
-    def num_test(self) -> int:
-        """Number of test observations."""
-        return int(self.test_values.shape[0])
-
-    def inputs(self, split: str = "train") -> torch.Tensor | list[torch.Tensor]:
-        """The model inputs of ``split``: indices (completion) or vectors (sensing)."""
-        check_choice(split, SPLITS, "split")
-        name = "indices" if self.kind == "completion" else "vectors"
-        return getattr(self, f"{split}_{name}")
-
-    def values(self, split: str = "train") -> torch.Tensor:
-        """The observed values of ``split``."""
-        check_choice(split, SPLITS, "split")
-        return getattr(self, f"{split}_values")
-
-    def predict(self, model: Any, split: str = "train") -> torch.Tensor:
-        """A tnreg model's outputs on ``split``: ``model(indices)`` or ``model.forward_sensing``."""
-        x = self.inputs(split)
-        return model(x) if self.kind == "completion" else model.forward_sensing(x)
-
-    def to(
-        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
-    ) -> Dataset:
-        """A copy with tensors on ``device`` and values/vectors in ``dtype`` (indices stay long).
-
-        The target moves to ``device`` and stays float64.
-        """
-        if dtype is not None and not dtype.is_floating_point:
-            raise DataError(f"dtype must be a floating dtype (values); got {dtype}")
-
-        def move(x: torch.Tensor | None) -> torch.Tensor | None:
-            if x is None:
-                return None
-            return x.to(device=device, dtype=None if not x.is_floating_point() else dtype)
-
-        def move_all(xs: list[torch.Tensor] | None) -> list[torch.Tensor] | None:
-            return None if xs is None else [move(x) for x in xs]
-
-        return replace(
-            self,
-            train_values=move(self.train_values),
-            test_values=move(self.test_values),
-            train_indices=move(self.train_indices),
-            test_indices=move(self.test_indices),
-            train_vectors=move_all(self.train_vectors),
-            test_vectors=move_all(self.test_vectors),
-            target=None if self.target is None or device is None else self.target.to(device),
-        )
-
-    def save(self, path: Any) -> None:
-        """Save to one file (tensors + config + target factors); see :func:`load_dataset`."""
-        from tnreg.data.io import save_dataset
-
-        save_dataset(self, path)
-
-    @classmethod
-    def load(cls, path: Any) -> Dataset:
-        """Load a file written by :meth:`save`."""
-        from tnreg.data.io import load_dataset
-
-        return load_dataset(path)
-
-    def __repr__(self) -> str:
-        task = self.config.get("task", self.kind)
-        same = len(set(self.dims)) == 1 and self.order > 4
-        dims = f"({self.dims[0]},)*{self.order}" if same else str(self.dims)
-        return (
-            f"Dataset(task={task!r}, kind={self.kind!r}, dims={dims}, "
-            f"train={self.num_train}, test={self.num_test}, target={self.target!r})"
-        )
+__all__ = ["completion_task", "sensing_task"]
 
 
 def _noise(values: torch.Tensor, std: float, gen: torch.Generator) -> torch.Tensor:

@@ -8,7 +8,8 @@ missing optional dependency.
 from __future__ import annotations
 
 import argparse
-import sys
+
+from tnreg.errors import report_error
 
 __all__ = ["add_plot", "add_reproduce"]
 
@@ -30,18 +31,13 @@ presets:
 """
 
 
-def _fail(command: str, err: BaseException) -> int:
-    print(f"tnreg {command}: error: {err}", file=sys.stderr)
-    return 2
-
-
 def _plot(args: argparse.Namespace) -> int:
     try:
         from tnreg.plots import plot_runs
 
         written = plot_runs(args.run_dirs, args.out, formats=args.format or ("png", "pdf"))
     except (ValueError, TypeError, OSError, ImportError) as err:
-        return _fail("plot", err)
+        return report_error("plot", err)
     print(f"{len(written)} files in {written[0].parent}:")
     for path in written:
         print(f"  {path.name}")
@@ -79,7 +75,7 @@ def _reproduce(args: argparse.Namespace) -> int:
             figures=not args.no_figures,
         )  # fmt: skip
     except (ValueError, TypeError, OSError, ImportError) as err:
-        return _fail("reproduce", err)
+        return report_error("reproduce", err)
     print(f"done in {result.seconds:.0f} s; runs in {result.out}")
     return 0
 

@@ -88,14 +88,13 @@ def run_demo(s: DemoSettings) -> int:
     """Run the demo with settings ``s``; prints every stage, returns 0."""
     import torch
 
-    from tnreg import trees
     from tnreg.analysis import rank_report
     from tnreg.data import completion_task, random_tree_target
-    from tnreg.train import ModelConfig, TrainConfig, build_model, fit
+    from tnreg.train import ModelConfig, TrainConfig, build_model, build_tree, fit
 
-    tree = trees.balanced(s.order)
     model_config = ModelConfig(kind="htf", tree="balanced", order=s.order, dims=s.dim,
                                widths=s.width, init_std=s.init_std, seed=s.seed)  # fmt: skip
+    tree = build_tree(model_config)
     model = build_model(model_config, dtype=torch.float64)
     _show_structure(s, tree, model)
     target = random_tree_target(tree, s.dim, s.target_rank, seed=s.seed + 1)

@@ -13,61 +13,14 @@ family
     The metric family a preset's summary reads (``component``, ``local/<root>``,
     ``sigma/<node>``); see :mod:`tnreg.experiments.summary`.
 
-Why the HTF preset is not DESIGN §6's order-4 setting
------------------------------------------------------
-At order 4, widths 512 and init std 1e-2 the initial gradient norm is ~4e-10, far below the
-optimizer's ``eps = 1e-6``; ``lr / (sqrt(v) + eps)`` is then the constant ``lr / eps`` and the
-papers' optimizer is plain GD, under which no local component rises within 40,000 steps (the
-papers' code behaves the same). ``htf-incremental`` therefore runs at order 3 (the 2022 code's
-default: modes (0, 1) pooled, mode 2 alone under the root), target hierarchical rank 5, init std
-1e-3, and ``eps = 1e-14``, so the step stays adaptive (a time reparametrization of gradient
-flow) even while the gradient is tiny. The root's local components then rise one at a time,
-about a thousand steps apart. ``htf-incremental-paper`` keeps DESIGN §6's setting as it is.
-
-The quick CP preset
--------------------
-``cp-incremental --quick`` uses R = 100 components (not 1000) and ``eps = 1e-14`` for the same
-reason: from init 5e-3 the initial gradient is far below 1e-6. Measured on CPU (one member, init
-5e-3, 20k steps): with ``eps = 1e-14`` the five components rise at 250, 1.5k, 7.3k, 15.5k, 16.8k
-steps and settle on the target's own norms (normalized error 0.008); with ``eps = 1e-6`` and
-R = 1000 only three have risen by 20k steps (error 0.46), and in a three-member ensemble at
-``eps = 1e-6`` the small inits drifted to a degenerate solution (a component growing to norm
-3.4 at constant loss). The full preset keeps DESIGN §6 exactly (R = 1000, ``eps = 1e-6``).
-Measured on CPU (465 s, 20k steps, one three-member ensemble): at init 5e-3 three components
-rose (3.2k, 15.1k, 15.5k; error 0.46, not converged); at 1e-2 six rose and the run fits the
-observed entries (train MSE 8e-9) at normalized error 1.59, far from the paper's 0.03; at 5e-2
-error 0.085 (the paper: 0.08). At 1e-2, from ~7k steps one component grows from norm 0.77 to 3
-while the train MSE stays at ~2.8e-6: a slide along directions the observed entries do not
-constrain; the error falls again once the train MSE does (3.09 at 12k, 1.59 at 20k). This is the
-algorithm on this draw, not tnreg: the papers' method written out independently (the dense
-tensor by einsum every step, GroupRMSprop by its formula) from the same data and initial factors
-follows the same trajectory (normalized error 2.746 at 10k steps; tnreg 2.744), and a single
-model matches its ensemble member to ~1e-12. It depends on the draw. Final normalized errors at
-20k steps for data and target seeds 0, 1, 2, 3 (``--set data.seed=k data.target.seed=k``):
-init 5e-3: 0.46, 0.004, 0.068, 0.004 (seeds 0 and 2 still converging); init 1e-2: 1.59, 0.084,
-0.55, 0.31; init 5e-2: 0.085, 0.070, 0.064, 0.105. The paper's ~0 and 0.08 for the smallest and
-largest init are typical; its 0.03 at 1e-2 is not: at lr 1e-2 that init often ends in a
-higher-error solution here.
-
-The rank-complexity preset
---------------------------
-A zero-mean Gaussian init at order 64 makes every entry a product of 64 small numbers (outputs
-~1e-10 at init std 0.7: nothing trains). ``rank-complexity`` follows the paper's code instead:
-factor entries near one (``model.init_mean``, init std 1e-3), Adam, and every weight clamped to
-[-1.02, 1.02] after each step (``max_weight``). Two changes, both measured on CPU:
-
-* the mean is ``R ** (-1/64)`` rather than 1, so every component's product starts near 1/R and
-  the output near 1 for every rank R. From mean 1 the output starts near R, larger ranks spend
-  their steps shrinking it, and at equal steps the real data's error *rose* with the rank
-  (2,000 steps: 0.026, 0.030, 0.060, 0.106 at ranks 1, 2, 4, 8); with the scaled mean it falls
-  (0.0257, 0.0241, 0.0237 at ranks 1, 4, 8).
-* Adam's lr is 2e-3 (the paper: 5e-4 with mini-batches of 5,000 MNIST images over 10k epochs);
-  the 1,797 digits are one full batch, and 2e-3 reaches the same errors in a few thousand steps.
-
-``tnreg reproduce rank-complexity --quick`` (CPU, 207 s): final train MSE at ranks 1, 2, 4, 8 is
-0.026, 0.025, 0.024, 0.024 on the real digits, 0.34, 0.34, 0.32, 0.29 on random images and 0.35,
-0.35, 0.34, 0.33 on random labels (the labels' variance is 0.36): the real data are fit at rank
-one, the controls barely below predicting the mean.
+Departures from the published settings
+--------------------------------------
+Where a preset's quick (or full) variant departs from the paper's setting, the reason and the
+runs that decided it are recorded in RESULTS.md, section "Paper presets": ``htf-incremental``
+runs at order 3 with ``eps = 1e-14`` (at the published order-4 setting the gradient stays far
+below ``eps`` and nothing rises; ``htf-incremental-paper`` keeps that setting),
+``cp-incremental --quick`` uses R = 100 and ``eps = 1e-14``, and ``rank-complexity`` starts every
+factor entry near ``R ** (-1/64)`` and trains with Adam at lr 2e-3.
 """
 
 from __future__ import annotations
@@ -135,7 +88,7 @@ def _train(steps: int, *, track_every: int, **extra: Any) -> dict[str, Any]:
 
 
 def _cp_incremental(quick: bool) -> list[RunSpec]:
-    # quick: R = 100 and eps = 1e-14 (see the module docstring); full: DESIGN §6 exactly
+    # quick: R = 100 and eps = 1e-14 (see the module docstring); full: the published setting
     config = _train(20_000, track_every=100, eps=TINY_EPS if quick else 1e-6)
     config["model"] = {
         "kind": "cp",
@@ -245,7 +198,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "htf-incremental-paper",
-            "DESIGN §6's order-4 HTF setting as published (nothing rises: gradient << eps)",
+            "the papers' order-4 HTF setting as published (nothing rises: gradient << eps)",
             "local/root",
             _htf_paper,
             reference="no local component rises within 40k steps (first rise extrapolated "

@@ -4,17 +4,19 @@ Implicit regularization toward low hierarchical rank is, for convolutional netwo
 locality: weak interactions between distant patches. This package holds the explicit regularizer
 that counters it (:class:`LocalityRegularizer`), the two tasks that need long-range interactions
 (:func:`pathfinder`, :func:`same_class`), the networks (:func:`resnet18`, :func:`resnet34`,
-:class:`SmallCNN`), a runner and sweep (:func:`run`, :func:`sweep`, ``tnreg locality``), and a
+:class:`SmallCNN`), a runner with the authors' protocol (:func:`run`, :func:`run_point`), grids
+(:func:`sweep`, ``tnreg locality``), and a
 probe of the separation rank between two patches (:func:`interaction_matrix`, :func:`probe`).
 """
 
 from tnreg.locality.data import TaskData, load_cifar10
+from tnreg.locality.grid import plot_sweep, sweep
 from tnreg.locality.patches import FixedPatches, Patch, RandomPatches, swap_patch
-from tnreg.locality.pathfinder import pathfinder
+from tnreg.locality.pathfinder import pathfinder, shortcut_accuracy
 from tnreg.locality.probe import interaction_matrix, locality_profile, probe
 from tnreg.locality.regularizer import LocalityRegularizer, gradient_cosines, locality_penalty
 from tnreg.locality.resnet import resnet18, resnet34
-from tnreg.locality.runner import LocalityConfig, plot_sweep, run, sweep
+from tnreg.locality.runner import LocalityConfig, run, run_point, stop_reason
 from tnreg.locality.same_class import digits, same_class
 from tnreg.locality.small_cnn import SmallCNN
 
@@ -38,7 +40,10 @@ __all__ = [
     "resnet18",
     "resnet34",
     "run",
+    "run_point",
     "same_class",
+    "shortcut_accuracy",
+    "stop_reason",
     "swap_patch",
     "sweep",
 ]

@@ -2,12 +2,13 @@
 
 Examples (see ``tnreg locality --help``)::
 
-    tnreg locality --task pathfinder --path-length 9 --reg 0,3 --seeds 3 --out runs/pf9
-    tnreg locality --task pathfinder --path-length 3,6,9 --reg 0,3,9 --seeds 3 \\
-        --model resnet18 --image-size 64 --n-train 20000 --epochs 20 --out runs/sweep
+    tnreg locality --task pathfinder --path-length 3,5,7,9 --reg 0,3,9 --seeds 3 --out runs/pf
+    tnreg locality --path-length 3 --reg 0 --seeds 1 --scale 0.32 --model small \\
+        --n-train 4000 --n-test 2000 --epochs 30 --patience 5 --out runs/control
 
-Every combination of the comma-separated difficulties and λ values runs ``--seeds`` seeds; the
-output directory gets one run directory per run, ``results.csv`` and (with matplotlib)
+The defaults are the authors' protocol (ResNet-18 on 150×150 Pathfinder; see
+:mod:`tnreg.locality.runner`). Every combination of the comma-separated difficulties and λ values
+runs ``--seeds`` seeds; the output directory gets one resumable run directory per run, ``results.csv`` and (with matplotlib)
 ``accuracy.png``. A bad flag value is a one-line error naming the flag, the value and the
 allowed range (exit status 2).
 """
@@ -69,26 +70,41 @@ def _list_of(item: Callable[[str], Any]) -> Callable[[str], list[Any]]:
     return parse
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``locality`` command to an argparse ``subparsers`` object and return its parser."""
-    p = subparsers.add_parser(
-        "locality",
-        help="countering locality in CNNs: the regularizer on Pathfinder / Is-Same-Class",
-        description=__doc__.splitlines()[0],
+def _add_task_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--task", choices=["pathfinder", "same-class"], default="pathfinder", help="task"
     )
-    p.add_argument("--task", choices=["pathfinder", "same-class"], default="pathfinder")
     p.add_argument(
         "--path-length",
-        type=_list_of(_int_in(1, 64)),
+        type=_list_of(_int_in(1, 32)),
         default=[9],
-        help="Pathfinder difficulties, e.g. 3,6,9 (1..64)",
+        help="Pathfinder path lengths in paddles, e.g. 3,5,7,9 (1..32)",
+    )
+    p.add_argument(
+        "--scale",
+        type=_float_in(0.05, 4),
+        default=1.0,
+        help="Pathfinder image side 150*scale pixels, every length scaled with it",
     )
     p.add_argument(
         "--distance",
-        type=_list_of(_int_in(8, 4096)),
-        default=[24],
-        help="Is-Same-Class horizontal distances in pixels (8..4096)",
+        type=_list_of(_int_in(0, 4096)),
+        default=[160],
+        help="Is-Same-Class gaps between the two images in pixels",
     )
+    p.add_argument("--canvas", type=_int_in(8, 4096), default=224, help="Is-Same-Class canvas side")
+    p.add_argument(
+        "--cifar-root",
+        default="",
+        help="Is-Same-Class: directory of the CIFAR-10 python pickles (empty: bundled digits)",
+    )
+    p.add_argument("--n-train", type=_int_in(2, 10**7), default=10000, help="train images")
+    p.add_argument("--n-val", type=_int_in(0, 10**7), default=1000, help="validation images")
+    p.add_argument("--n-test", type=_int_in(1, 10**7), default=10000, help="test images")
+    p.add_argument("--data-seed", type=_int_in(0, 10**6), default=0, help="seed of the data sets")
+
+
+def _add_training_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reg",
         type=_list_of(_float_in(0, 1e6)),
@@ -96,44 +112,59 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="regularization coefficients λ, e.g. 0,3,9",
     )
     p.add_argument("--seeds", type=_int_in(1, 1000), default=3, help="seeds 0..N-1 per setting")
-    p.add_argument("--first-seed", type=_int_in(0, 10**6), default=0)
-    p.add_argument("--model", choices=["small", "resnet18", "resnet34"], default="small")
+    p.add_argument("--first-seed", type=_int_in(0, 10**6), default=0, help="first seed")
+    p.add_argument(
+        "--model", choices=["small", "resnet18", "resnet34"], default="resnet18", help="network"
+    )
     p.add_argument(
         "--width",
         type=_float_in(0, 64, open_low=True),
         default=1.0,
         help="width multiplier (small CNN: 16 channels at 1)",
     )
-    p.add_argument("--image-size", type=_int_in(8, 1024), default=32)
-    p.add_argument("--n-train", type=_int_in(2, 10**7), default=4000)
-    p.add_argument("--n-test", type=_int_in(1, 10**7), default=1000)
-    p.add_argument("--epochs", type=_int_in(1, 10**4), default=10)
-    p.add_argument("--batch-size", type=_int_in(2, 65536), default=64)
+    p.add_argument("--depth", type=_int_in(1, 8), default=4, help="small CNN stages")
+    p.add_argument("--epochs", type=_int_in(1, 10**4), default=150, help="most epochs")
     p.add_argument(
-        "--optimizer",
-        choices=["sgd", "adam"],
-        default="sgd",
-        help="SGD with momentum 0.9 (the paper's) or Adam",
+        "--patience",
+        type=_int_in(0, 10**4),
+        default=20,
+        help="stop this many epochs after the first with 100%% train accuracy",
     )
-    p.add_argument("--lr", type=_float_in(0, 10, open_low=True), default=1e-2)
+    p.add_argument("--batch-size", type=_int_in(2, 65536), default=64, help="batch size")
     p.add_argument(
-        "--patch-size",
-        type=_int_in(1, 512),
-        default=None,
-        help="side of the regularizer's patches (default: a sixth of the shorter side)",
+        "--optimizer", choices=["sgd", "adam"], default="sgd", help="SGD with momentum, or Adam"
+    )
+    p.add_argument(
+        "--lr", type=_float_in(0, 10, open_low=True), default=1e-2, help="constant learning rate"
+    )
+    p.add_argument("--momentum", type=_float_in(0, 1), default=0.9, help="SGD momentum")
+    p.add_argument(
+        "--patch-size", type=_int_in(1, 512), default=2, help="side of the regularizer's patches"
     )
     p.add_argument(
         "--min-distance",
         type=_float_in(0, 1e4),
-        default=None,
-        help="least distance between patch centres (default: half the image width)",
+        default=0.0,
+        help="least distance between the centres of patches I and J (0: any disjoint J)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument(
         "--threads", type=_int_in(0, 1024), default=0, help="torch CPU threads (0: torch's default)"
     )
-    p.add_argument("--out", type=Path, default=Path("runs/locality"))
-    p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``locality`` command to an argparse ``subparsers`` object and return its parser."""
+    p = subparsers.add_parser(
+        "locality",
+        help="countering locality in CNNs: the regularizer on Pathfinder / Is-Same-Class",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _add_task_flags(p)
+    _add_training_flags(p)
+    p.add_argument("--out", type=Path, default=Path("runs/locality"), help="output directory")
+    p.add_argument("--progress", action="store_true", help="print one line per epoch")
     p.add_argument("--no-plot", action="store_true", help="skip accuracy.png")
     p.add_argument(
         "--probe",
@@ -145,31 +176,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main_locality(args: argparse.Namespace) -> int:
-    """Run the sweep the parsed ``args`` describe; returns the exit status."""
+    """Run the grid the parsed ``args`` describe; returns the exit status."""
     import torch
 
-    from tnreg.locality.runner import LocalityConfig, plot_sweep, sweep
+    from tnreg.locality.grid import plot_sweep, sweep
+    from tnreg.locality.runner import LocalityConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)
     difficulties = args.path_length if args.task == "pathfinder" else args.distance
-    base = LocalityConfig(
-        task=args.task,
-        image_size=args.image_size,
-        n_train=args.n_train,
-        n_test=args.n_test,
-        model=args.model,
-        width=args.width,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        patch_size=args.patch_size,
-        min_distance=args.min_distance,
-        device=args.device,
-        progress=not args.no_progress,
-        probe=args.probe,
-    )
+    names = ("task", "scale", "canvas", "cifar_root", "n_train", "n_val", "n_test", "data_seed")
+    names += ("model", "width", "depth", "epochs", "patience", "batch_size", "optimizer", "lr")
+    names += ("momentum", "patch_size", "min_distance", "device", "progress", "probe")
+    base = LocalityConfig(**{k: getattr(args, k) for k in names})
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     rows = sweep(base, difficulties=difficulties, regs=args.reg, seeds=seeds, out=args.out)
     print(f"results: {args.out / 'results.csv'}")

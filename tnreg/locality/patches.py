@@ -155,10 +155,13 @@ class FixedPatches:
 
 @dataclass(frozen=True)
 class RandomPatches:
-    """Random square patches of side ``size`` whose centres are at least ``min_distance`` apart.
+    """Random disjoint square patches ``I`` and ``J`` of side ``size``, ``min_distance`` apart.
 
-    Each call draws a new pair uniformly among the non-overlapping positions (by rejection; a
-    ``ValueError`` names the largest feasible distance when none exists).
+    Each call draws ``I`` uniformly among all positions, then ``J`` uniformly among the positions
+    that do not overlap ``I`` and lie at least ``min_distance`` away (by rejection). With
+    ``min_distance = 0`` (the default) this is the authors' sampler: ``I`` uniform, ``J`` uniform
+    among the non-overlapping positions. When a drawn ``I`` admits no ``J``, ``I`` is redrawn;
+    a ``ValueError`` names the largest feasible distance when no pair exists.
 
     Examples
     --------
@@ -168,7 +171,7 @@ class RandomPatches:
     True
     """
 
-    size: int
+    size: int = 2
     min_distance: float = 0.0
     max_tries: int = 1000
 
@@ -180,13 +183,12 @@ class RandomPatches:
                 f"RandomPatches.min_distance must be finite and >= 0; got {self.min_distance!r}"
             )
 
-    def sample(self, height: int, width: int, *, generator: torch.Generator) -> tuple[Patch, Patch]:
-        """Draw one pair ``(I, J)`` inside a ``height × width`` image."""
+    def _check(self, height: int, width: int) -> None:
         s = self.size
-        if s > height or s > width:
+        if s > height or s > width or (2 * s > height and 2 * s > width):
             raise ValueError(
-                f"RandomPatches.size={s} does not fit a {height}x{width} image; use size <= "
-                f"{min(height, width)}"
+                f"RandomPatches.size={s} leaves no two disjoint patches in a {height}x{width} "
+                f"image; use size <= {max(height, width) // 2}"
             )
         reach = math.hypot(height - s, width - s)
         if self.min_distance > reach:
@@ -194,19 +196,23 @@ class RandomPatches:
                 f"RandomPatches.min_distance={self.min_distance} is impossible with size={s} in "
                 f"a {height}x{width} image; the largest centre distance is {reach:.1f}"
             )
-        n = 256
-        for _ in range(max(1, self.max_tries // n)):
-            tops = torch.randint(0, height - s + 1, (2, n), generator=generator)
-            lefts = torch.randint(0, width - s + 1, (2, n), generator=generator)
-            dr, dc = (tops[1] - tops[0]).abs(), (lefts[1] - lefts[0]).abs()
-            dist = torch.sqrt((dr * dr + dc * dc).double())
-            ok = (dist >= self.min_distance) & ((dr >= s) | (dc >= s))
-            if bool(ok.any()):
-                k = int(torch.nonzero(ok)[0, 0])
-                return (
-                    Patch(int(tops[0, k]), int(lefts[0, k]), s, s),
-                    Patch(int(tops[1, k]), int(lefts[1, k]), s, s),
-                )
+
+    def sample(self, height: int, width: int, *, generator: torch.Generator) -> tuple[Patch, Patch]:
+        """Draw one pair ``(I, J)`` inside a ``height × width`` image."""
+        self._check(height, width)
+        s, n = self.size, 256
+        for _ in range(max(1, self.max_tries // 8)):
+            top = int(torch.randint(0, height - s + 1, (), generator=generator))
+            left = int(torch.randint(0, width - s + 1, (), generator=generator))
+            for _ in range(8):
+                tops = torch.randint(0, height - s + 1, (n,), generator=generator)
+                lefts = torch.randint(0, width - s + 1, (n,), generator=generator)
+                dr, dc = (tops - top).abs(), (lefts - left).abs()
+                dist = torch.sqrt((dr * dr + dc * dc).double())
+                ok = (dist >= self.min_distance) & ((dr >= s) | (dc >= s))
+                if bool(ok.any()):
+                    k = int(torch.nonzero(ok)[0, 0])
+                    return Patch(top, left, s, s), Patch(int(tops[k]), int(lefts[k]), s, s)
         raise ValueError(
             f"RandomPatches found no disjoint pair of {s}x{s} patches at distance >= "
             f"{self.min_distance} in a {height}x{width} image after {self.max_tries} tries; "

@@ -1,184 +1,358 @@
-"""Pathfinder: are the two markers joined by one dashed path? Generated offline, vectorized.
+"""Pathfinder (Linsley et al. 2018) as Razin, Maman & Cohen (2022) used it, generated vectorized.
 
 Vocabulary
 ----------
-path
-    A polyline of ``path_length`` straight *segments* of equal length whose direction turns by at
-    most ``max_turn`` radians between segments; only the first ``dash`` fraction of each segment
-    is drawn, so the path is dashed. Positions are reflected at the image border (the path
-    bounces), which keeps every path continuous and inside the image.
-markers
-    Two filled squares of side ``marker_size``. Label ``1`` (positive): they sit on the two ends
-    of one path. Label ``0``: on one end each of two different paths. Every image has
-    ``1 + n_distractors`` paths of the same length, so the number of paths and of unmarked ends
-    carry no information; only following a path does.
-difficulty
-    The path length (number of segments): longer paths put the markers further apart along the
-    path, which needs longer-range interactions (Linsley et al. 2018; Razin et al. 2022 used 3 to
-    9 at 150×150 pixels; the default here is 32×32 for CPUs).
+window
+    The square the paths are laid out on: 300×300 units with a blank border (padding) of 22; the
+    image is that window resized by 1/2, 150×150 pixels. ``scale`` shrinks everything together:
+    the image is ``round(150·scale)`` pixels and every length below is multiplied by
+    ``image side / 300`` when drawn, so the task is the same at any scale, only coarser.
+    ``window`` (default 300) crops instead: a smaller window with the same paths and the same
+    density of distractors.
+paddle
+    A straight dash 5 units long and 2 thick. A *path* is ``L`` paddles: each starts
+    ``5 + 3`` units (paddle + margin) after the previous one's start, and its heading turns by
+    ``δ`` with density ``∝ cos²(1.8·δ)`` for ``|δ| < π / (2·1.8)`` (continuity 1.8), so paths are
+    dashed and smooth. Its *tips* are the start of its first paddle (origin) and the end of its
+    last (terminal).
+seed paths
+    Two paths of length ``L`` whose origins are 27 units apart (the first origin at least 54 units
+    inside the window, as in the authors' code). Markers (discs of radius 3) sit on the origin of
+    seed path ``k`` and on the terminal tip of path ``k`` (label 1, "connected") or of path
+    ``1 - k`` (label 0). ``k`` is random.
+distractors
+    ``ceil(90 / L)`` paths of ``max(1, floor(L / 3))`` paddles placed at random; each gets up to 5
+    tries and is dropped when none fits (as in the authors' code).
+no touching
+    Paddles of different paths keep their centre lines at least thickness + margin = 5 units apart
+    (so the drawn strokes are 3 units apart); non-adjacent paddles of one path too; distractors
+    also keep 7 units (radius + thickness/2 + margin) from the markers' centres. Whole paths are
+    redrawn until they fit (the authors grow a path paddle by paddle, steering around obstacles;
+    redrawing whole paths is the vectorized equivalent of their retry rule).
+distance matching
+    With ``match_distance=True`` (the default) a candidate image of label ``y`` whose markers lie
+    ``d`` apart is kept with probability ``min(p_1(d), p_0(d)) / p_y(d)`` (``p_y`` the histogram of
+    ``d`` under label ``y``, from a fixed pilot sample), so the marker distance carries no
+    information about the label. The authors' rules alone leave a marker-distance shortcut
+    (``shortcut_accuracy`` measures it; RESULTS.md states both).
 
-Every image is drawn at once with numpy (no Python loop over images): 20,000 images of 32×32 in
-well under a second on 2 cores (``bench/bench_locality.py``).
+Images are float32 in ``[0, 1]`` (antialiased by ``supersample²`` sub-pixels); standardization
+with the train set's mean and std is the runner's job.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import torch
 
 from tnreg.locality.data import TaskData
+from tnreg.locality.raster import draw_segments, segment_distance
 
-__all__ = ["pathfinder"]
+__all__ = ["RULES", "image_side", "pathfinder", "shortcut_accuracy"]
+
+#: The generator's rules in window units (see the module docstring).
+RULES: dict[str, float] = {
+    "window": 300.0,
+    "padding": 22.0,
+    "paddle": 5.0,
+    "thickness": 2.0,
+    "margin": 3.0,
+    "continuity": 1.8,
+    "marker_radius": 3.0,
+    "seed_distance": 27.0,
+    "resize": 0.5,
+}
+_GAP = RULES["thickness"] + RULES["margin"]
+_MARKER_GAP = RULES["marker_radius"] + RULES["thickness"] / 2 + RULES["margin"]
+_STEP = RULES["paddle"] + RULES["margin"]
+_TRIES = 5
 
 
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"pathfinder {name} must be an int; got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"pathfinder {name} must be {rng}; got {value}")
-    return int(value)
+def image_side(scale: float, window: float = RULES["window"]) -> int:
+    """Side in pixels of the images at ``scale`` (150 at scale 1 on the paper's window)."""
+    return max(8, round(window * RULES["resize"] * scale))
 
 
-def _fold(p: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Reflect coordinates into ``[low, high]`` (a triangle wave: the path bounces)."""
-    span = high - low
-    q = np.mod(p - low, 2 * span)
-    return low + span - np.abs(q - span)
+def _turns(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Heading changes with density ∝ cos²(c·δ) on ``|δ| < π / (2c)``, by rejection."""
+    c = RULES["continuity"]
+    out = rng.uniform(-math.pi / (2 * c), math.pi / (2 * c), size=shape)
+    redo = rng.random(shape) > np.cos(c * out) ** 2
+    while redo.any():
+        out[redo] = rng.uniform(-math.pi / (2 * c), math.pi / (2 * c), size=int(redo.sum()))
+        redo[redo] = rng.random(int(redo.sum())) > np.cos(c * out[redo]) ** 2
+    return out
 
 
-def _vertices(
-    rng: np.random.Generator,
-    shape: tuple[int, int],
-    length: int,
-    step: float,
-    turn: float,
-    lo: float,
-    hi: float,
+def _paths(rng: np.random.Generator, origins: np.ndarray, length: int) -> np.ndarray:
+    """Paths of ``length`` paddles from ``origins`` (..., 2): paddles (..., length, 2, 2)."""
+    shape = origins.shape[:-1]
+    heading = rng.uniform(-math.pi, math.pi, size=(*shape, 1))
+    turns = _turns(rng, (*shape, length - 1))
+    angle = heading + np.concatenate([np.zeros((*shape, 1)), np.cumsum(turns, -1)], -1)
+    unit = np.stack([np.sin(angle), np.cos(angle)], -1)
+    starts = origins[..., None, :] + _STEP * np.concatenate(
+        [np.zeros((*shape, 1, 2)), np.cumsum(unit[..., :-1, :], -2)], -2
+    )
+    return np.stack([starts, starts + RULES["paddle"] * unit], -2)
+
+
+def _min_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least distance between paddles ``a`` (m, A, 2, 2) and ``b`` (m, B, 2, 2); NaN ignored."""
+    d = segment_distance(a[:, :, None, 0], a[:, :, None, 1], b[:, None, :, 0], b[:, None, :, 1])
+    return np.where(np.isnan(d), np.inf, d).min((1, 2), initial=np.inf)
+
+
+def _fits(paths: np.ndarray, window: float) -> np.ndarray:
+    """Inside the padded window and clear of itself: (m, L, 2, 2) -> (m,) bool."""
+    lo, hi = RULES["padding"], window - RULES["padding"]
+    ok = ((paths >= lo) & (paths <= hi)).all((1, 2, 3))
+    n = paths.shape[1]
+    if n > 2:
+        d = segment_distance(
+            paths[:, :, None, 0], paths[:, :, None, 1], paths[:, None, :, 0], paths[:, None, :, 1]
+        )
+        far = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :]) > 1
+        ok &= (d[:, far] >= _GAP).all(1)
+    return ok
+
+
+def _seed_pairs(rng: np.random.Generator, m: int, length: int, window: float) -> np.ndarray:
+    """Up to ``m`` valid pairs of seed paths, (m', 2, length, 2, 2)."""
+    inner = 2 * RULES["seed_distance"]
+    first = rng.uniform(inner, window - inner, size=(m, 2))
+    phi = rng.uniform(0, 2 * math.pi, size=m)
+    second = first + RULES["seed_distance"] * np.stack([np.sin(phi), np.cos(phi)], -1)
+    paths = _paths(rng, np.stack([first, second], 1), length)
+    ok = (
+        _fits(paths[:, 0], window)
+        & _fits(paths[:, 1], window)
+        & (_min_distance(paths[:, 0], paths[:, 1]) >= _GAP)
+    )
+    return paths[ok]
+
+
+def _marker_distances(pairs: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Marker distances if the image were labelled 1 and if it were labelled 0."""
+    rows = np.arange(len(pairs))
+    origin = pairs[rows, k, 0, 0]
+    d_pos = np.linalg.norm(origin - pairs[rows, k, -1, 1], axis=-1)
+    d_neg = np.linalg.norm(origin - pairs[rows, 1 - k, -1, 1], axis=-1)
+    return d_pos, d_neg
+
+
+_EDGES = np.arange(0.0, 301.0, 2.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _acceptance(length: int, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keep-probabilities per marker-distance bin for labels 0 and 1 (from a fixed pilot)."""
+    rng = np.random.default_rng(12345 + length)
+    pairs = _seed_pairs(rng, 20000, length, window)
+    d_pos, d_neg = _marker_distances(pairs, rng.integers(0, 2, len(pairs)))
+    h1 = np.histogram(d_pos, _EDGES)[0] + 1e-9
+    h0 = np.histogram(d_neg, _EDGES)[0] + 1e-9
+    low = np.minimum(h0, h1)
+    return low / h0, low / h1
+
+
+def _seeds_and_labels(
+    rng: np.random.Generator, n: int, length: int, window: float, match: bool, max_rounds: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seed pairs, labels (exactly ``n // 2`` ones, random order) and marker path index ``k``."""
+    labels = rng.permutation(np.arange(n) < n // 2)
+    pairs = np.empty((n, 2, length, 2, 2))
+    ks = np.empty(n, dtype=np.int64)
+    todo = {0: np.flatnonzero(~labels), 1: np.flatnonzero(labels)}
+    keep = _acceptance(length, window) if match else None
+    for _ in range(max_rounds):
+        need = sum(len(v) for v in todo.values())
+        if need == 0:
+            return pairs, labels, ks
+        cand = _seed_pairs(rng, 4 * need + 16, length, window)
+        k = rng.integers(0, 2, len(cand))
+        y = rng.integers(0, 2, len(cand))
+        d = np.where(y == 1, *_marker_distances(cand, k))
+        if keep is not None:
+            p = np.where(y == 1, keep[1][_bin(d)], keep[0][_bin(d)])
+            ok = rng.random(len(cand)) < p
+            cand, k, y = cand[ok], k[ok], y[ok]
+        for label in (0, 1):
+            take = np.flatnonzero(y == label)[: len(todo[label])]
+            slots, todo[label] = todo[label][: len(take)], todo[label][len(take) :]
+            pairs[slots], ks[slots] = cand[take], k[take]
+    raise RuntimeError(
+        f"pathfinder could not place two seed paths of length {length} in {max_rounds} rounds; "
+        "raise max_rounds"
+    )
+
+
+def _bin(d: np.ndarray) -> np.ndarray:
+    return np.clip(np.digitize(d, _EDGES) - 1, 0, len(_EDGES) - 2)
+
+
+def _distractors(
+    rng: np.random.Generator, seeds: np.ndarray, markers: np.ndarray, length: int, window: float
 ) -> np.ndarray:
-    """Unreflected vertices of random turning polylines: ``(*shape, length + 1, 2)``."""
-    start = rng.uniform(lo, hi, size=(*shape, 1, 2))
-    heading = rng.uniform(0, 2 * math.pi, size=(*shape, 1))
-    turns = rng.uniform(-turn, turn, size=(*shape, length - 1))
-    angles = heading + np.concatenate([np.zeros((*shape, 1)), np.cumsum(turns, -1)], -1)
-    steps = step * np.stack([np.sin(angles), np.cos(angles)], -1)
-    return np.concatenate([start, start + np.cumsum(steps, -2)], -2)
+    """Distractor paddles (n, D·l, 2, 2), NaN where a distractor did not fit in its tries."""
+    n = len(seeds)
+    count = math.ceil(90 / length * (window / RULES["window"]) ** 2)
+    size = max(1, length // 3)
+    placed = np.full((n, count * size, 2, 2), np.nan)
+    obstacles = np.concatenate([seeds.reshape(n, -1, 2, 2), placed], 1)
+    dots = np.repeat(markers[:, :, None, :], 2, axis=2)  # markers as zero-length segments
+    lo, hi = RULES["padding"], window - RULES["padding"]
+    base = seeds.shape[1] * seeds.shape[2]
+    for slot in range(count):
+        pending = np.arange(n)
+        for _ in range(_TRIES):
+            cand = _paths(rng, rng.uniform(lo, hi, size=(len(pending), 2)), size)
+            ok = _fits(cand, window)
+            ok &= _min_distance(cand, obstacles[pending]) >= _GAP
+            ok &= _min_distance(cand, dots[pending]) >= _MARKER_GAP
+            rows = pending[ok]
+            obstacles[rows, base + slot * size : base + (slot + 1) * size] = cand[ok]
+            pending = pending[~ok]
+            if len(pending) == 0:
+                break
+    return obstacles[:, base:]
 
 
-def _draw_dashes(
-    canvas: np.ndarray, verts: np.ndarray, dash: float, step: float, lo: float, hi: float
-) -> None:
-    """Rasterize the drawn part of every segment (1-pixel lines) into ``canvas`` (N, S, S)."""
-    n, size = canvas.shape[0], canvas.shape[1]
-    k = max(2, math.ceil(2 * step * dash) + 1)
-    t = np.linspace(0.0, dash, k)
-    a, b = verts[..., :-1, None, :], verts[..., 1:, None, :]
-    pts = _fold(a + t[:, None] * (b - a), lo, hi)
-    ij = np.rint(pts).astype(np.int64).reshape(n, -1, 2)
-    flat = ij[..., 0] * size + ij[..., 1]
-    canvas.reshape(n, -1)[np.arange(n)[:, None], flat] = 1.0
-
-
-def _draw_markers(canvas: np.ndarray, centers: np.ndarray, marker_size: int) -> None:
-    """Filled squares of side ``marker_size`` centred at ``centers`` (N, M, 2)."""
-    n, size = canvas.shape[0], canvas.shape[1]
-    off = np.arange(marker_size) - (marker_size - 1) // 2
-    c = np.rint(centers).astype(np.int64)
-    rows = np.clip(c[..., 0, None, None] + off[:, None], 0, size - 1)
-    cols = np.clip(c[..., 1, None, None] + off[None, :], 0, size - 1)
-    flat = (rows * size + cols).reshape(n, -1)
-    canvas.reshape(n, -1)[np.arange(n)[:, None], flat] = 1.0
+def _check(n: object, path_length: object, scale: object, supersample: object) -> None:
+    for name, value, low, high in (
+        ("n", n, 1, None),
+        ("path_length", path_length, 1, 32),
+        ("supersample", supersample, 1, 16),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"pathfinder {name} must be an int; got {type(value).__name__}")
+        if value < low or (high is not None and value > high):
+            rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise ValueError(f"pathfinder {name} must be {rng}; got {value}")
+    if not isinstance(scale, (int, float)) or not 0.05 <= scale <= 4:
+        raise ValueError(f"pathfinder scale must be a number in [0.05, 4]; got {scale!r}")
 
 
 def pathfinder(
     n: int,
     *,
     path_length: int,
-    image_size: int = 32,
-    n_distractors: int = 2,
-    segment_length: float | None = None,
-    dash: float = 0.5,
-    max_turn: float = math.pi / 4,
-    marker_size: int = 3,
     seed: int,
+    scale: float = 1.0,
+    window: float = RULES["window"],
+    match_distance: bool = True,
+    supersample: int = 4,
+    max_rounds: int = 200,
 ) -> TaskData:
-    """Generate ``n`` Pathfinder images (half positive, in random order) with a seed.
+    """Generate ``n`` Pathfinder images (exactly ``n // 2`` connected, in random order).
 
     Parameters
     ----------
     n
         Number of images.
     path_length
-        Segments per path: the difficulty (the paper: 3 to 9).
-    image_size
-        Side ``S`` of the square images (pixels).
-    n_distractors
-        Paths besides the marked one (>= 1: negatives need a second path).
-    segment_length
-        Segment length in pixels; default ``S / 10``.
-    dash
-        Drawn fraction of each segment, in ``(0, 1]``.
-    max_turn
-        Largest turn between consecutive segments, radians.
-    marker_size
-        Side of the square markers (pixels, odd sizes centre exactly).
+        Paddles per seed path ``L``: the difficulty (the paper: 3, 5, 7, 9).
     seed
         Seed of numpy's generator: the same arguments give the same images.
+    scale
+        Image side ``round(window / 2 · scale)`` pixels, every length scaled with it (see the
+        module docstring); ``1`` on the 300 window is the paper's 150×150.
+    window
+        Side of the window in units (the paper: 300). A smaller window is a crop of the same
+        task: same paddles, paths and density of distractors (``ceil(90 / L · (window/300)²)``
+        of them), less room (at least 160 units, so that the first seed's origin region and the
+        paths fit).
+    match_distance
+        Keep the marker distance uninformative (see the module docstring).
+    supersample
+        Antialiasing: sub-pixels per pixel side.
+    max_rounds
+        Budget of redraw rounds for the seed paths before giving up.
 
     Returns
     -------
     TaskData
-        ``x`` of shape ``(n, 1, S, S)`` in ``{0, 1}``, ``y`` in ``{0, 1}``; ``meta`` holds the
-        arguments and ``markers`` (the two marker centres per image, ``(n, 2, 2)``).
+        ``x`` of shape ``(n, 1, S, S)`` in ``[0, 1]``, ``y`` in ``{0, 1}``. ``meta`` holds the
+        arguments and, in pixel coordinates ``(row, column)``: ``markers`` ``(n, 2, 2)`` (origin
+        marker first), ``seeds`` ``(n, 2, L, 2, 2)`` (the two seed paths' paddles),
+        ``marked`` ``(n,)`` (which seed path holds the origin marker), ``distractors``
+        ``(n, D, 2, 2)`` (NaN rows: not placed), ``thickness`` and ``marker_radius`` (pixels).
 
     Raises
     ------
     ValueError, TypeError
         For a non-integer or out-of-range argument; the message names it and its range.
+    RuntimeError
+        If the seed paths do not fit within ``max_rounds`` redraws.
 
     Examples
     --------
-    >>> d = pathfinder(6, path_length=5, image_size=24, seed=0)
-    >>> tuple(d.x.shape), d.y.tolist()
-    ((6, 1, 24, 24), [0, 1, 1, 1, 0, 0])
+    >>> d = pathfinder(4, path_length=3, scale=0.2, seed=0)
+    >>> tuple(d.x.shape), sorted(d.y.tolist())
+    ((4, 1, 30, 30), [0, 0, 1, 1])
     """
-    n = _check_int("n", n, 1)
-    path_length = _check_int("path_length", path_length, 1, 64)
-    image_size = _check_int("image_size", image_size, 8)
-    n_distractors = _check_int("n_distractors", n_distractors, 1, 16)
-    marker_size = _check_int("marker_size", marker_size, 1, image_size // 4)
-    if not 0 < dash <= 1:
-        raise ValueError(f"pathfinder dash must be in (0, 1]; got {dash}")
-    if not 0 <= max_turn <= math.pi:
-        raise ValueError(f"pathfinder max_turn must be in [0, pi] radians; got {max_turn}")
-    step = image_size / 10 if segment_length is None else float(segment_length)
-    if not 0.5 <= step <= image_size / 2:
-        raise ValueError(
-            f"pathfinder segment_length must be in [0.5, {image_size / 2}] pixels for "
-            f"image_size={image_size}; got {step}"
-        )
+    _check(n, path_length, scale, supersample)
+    if not isinstance(window, (int, float)) or not 160 <= window <= 3000:
+        raise ValueError(f"pathfinder window must be a number in [160, 3000] units; got {window!r}")
     rng = np.random.default_rng(seed)
-    lo, hi = float(marker_size // 2 + 1), float(image_size - 2 - marker_size // 2)
-    verts = _vertices(rng, (n, 1 + n_distractors), path_length, step, max_turn, lo, hi)
-    labels = rng.random(n) < 0.5
-    ends = _fold(verts[:, :, [0, -1]], lo, hi)
-    first = ends[:, 0, 0]
-    second = np.where(labels[:, None], ends[:, 0, 1], ends[:, 1, 1])
-    markers = np.stack([first, second], 1)
-    canvas = np.zeros((n, image_size, image_size), dtype=np.float32)
-    _draw_dashes(canvas, verts, dash, step, lo, hi)
-    _draw_markers(canvas, markers, marker_size)
+    seeds, labels, k = _seeds_and_labels(rng, n, path_length, window, match_distance, max_rounds)
+    rows = np.arange(n)
+    terminal = np.where(labels, k, 1 - k)
+    markers = np.stack([seeds[rows, k, 0, 0], seeds[rows, terminal, -1, 1]], 1)
+    distractors = _distractors(rng, seeds, markers, path_length, window)
+    side = image_side(scale, window)
+    f = side / window
+    lines = np.concatenate([seeds.reshape(n, -1, 2, 2), distractors], 1) * f
+    dots = np.repeat(markers[:, :, None, :], 2, axis=2) * f
+    image = np.maximum(
+        draw_segments(lines, side, radius=RULES["thickness"] / 2 * f, supersample=supersample),
+        draw_segments(dots, side, radius=RULES["marker_radius"] * f, supersample=supersample),
+    )
     meta = {
         "task": "pathfinder",
         "path_length": path_length,
-        "image_size": image_size,
-        "n_distractors": n_distractors,
-        "segment_length": step,
+        "scale": scale,
+        "window": window,
         "seed": seed,
-        "markers": markers,
+        "match_distance": match_distance,
+        "markers": markers * f,
+        "seeds": seeds * f,
+        "marked": k,
+        "distractors": distractors * f,
+        "thickness": RULES["thickness"] * f,
+        "marker_radius": RULES["marker_radius"] * f,
     }
-    return TaskData(
-        torch.from_numpy(canvas)[:, None], torch.from_numpy(labels.astype(np.int64)), meta
-    )
+    x = torch.from_numpy(image)[:, None]
+    return TaskData(x, torch.from_numpy(labels.astype(np.int64)), meta)
+
+
+def shortcut_accuracy(train: TaskData, test: TaskData, *, bins: int = 40) -> float:
+    """Test accuracy of the best classifier of the marker distance alone, fitted on ``train``.
+
+    The classifier predicts, in each of ``bins`` quantile bins of the train distances, the
+    majority label of that bin (any function of the distance, up to binning). Near 0.5 means the
+    distance between the markers does not reveal the label.
+
+    Examples
+    --------
+    >>> a = pathfinder(64, path_length=3, scale=0.2, seed=0)
+    >>> 0.0 <= shortcut_accuracy(a, pathfinder(64, path_length=3, scale=0.2, seed=1)) <= 1.0
+    True
+    """
+
+    def distance(d: TaskData) -> np.ndarray:
+        m = np.asarray(d.meta["markers"])
+        return np.linalg.norm(m[:, 0] - m[:, 1], axis=-1) / d.x.shape[-1]
+
+    d_train, d_test = distance(train), distance(test)
+    edges = np.unique(np.quantile(d_train, np.linspace(0, 1, bins + 1)))
+    where_train = np.clip(np.digitize(d_train, edges) - 1, 0, len(edges) - 2)
+    where_test = np.clip(np.digitize(d_test, edges) - 1, 0, len(edges) - 2)
+    y = train.y.numpy()
+    ones = np.bincount(where_train, weights=y, minlength=len(edges) - 1)
+    total = np.bincount(where_train, minlength=len(edges) - 1)
+    predict = (ones > total / 2).astype(np.int64)[where_test]
+    return float((predict == test.y.numpy()).mean())

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from tnreg.analysis import effective_rank
+from tnreg.locality.data import TaskData
 from tnreg.locality.patches import Patch, patch_mask
 from tnreg.locality.regularizer import score
 
@@ -38,6 +39,7 @@ __all__ = [
     "locality_profile",
     "plot_locality_profile",
     "probe",
+    "profile_model",
 ]
 
 
@@ -216,6 +218,23 @@ def locality_profile(
     finally:
         model.train(was_training)
     return rows_out
+
+
+def profile_model(
+    model: torch.nn.Module, data: TaskData, *, patch_size: int, seed: int = 0, n_images: int = 64
+) -> list[dict[str, float]]:
+    """:func:`locality_profile` at five horizontal distances, from adjacent to the widest.
+
+    Uses the first ``n_images`` images of ``data`` (16 samples each way, 8 random bases per
+    distance).
+    """
+    _, _, width = data.image_shape
+    size = patch_size
+    distances = sorted({round(size + k * (width - 2 * size) / 4) for k in range(5)})
+    x = data.x[:n_images].to(next(model.parameters()).device)
+    return locality_profile(
+        model, x, patch_size=size, distances=distances, n_samples=16, n_bases=8, seed=seed
+    )
 
 
 def plot_locality_profile(

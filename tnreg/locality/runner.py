@@ -1,32 +1,38 @@
-"""Train classifiers on the locality tasks with and without the regularizer; sweep and plot.
+"""Train one classifier on a locality task, with or without the regularizer, resumably.
 
 Vocabulary
 ----------
 config
-    A frozen :class:`LocalityConfig`: task and difficulty, data sizes, model, optimizer, the
-    regularizer's ``reg`` (λ) and patch sampler, seed, device.
+    A frozen :class:`LocalityConfig`: task and difficulty, data sizes and data seed, model,
+    optimizer, the regularizer's ``reg`` (λ) and patch sampler, the stop rule, seed, device.
+    Its defaults are the authors' protocol: ResNet-18, SGD (lr 1e-2, momentum 0.9, batch 64,
+    constant learning rate), up to 150 epochs, stop 20 epochs after the first epoch with 100%
+    train accuracy, 2×2 patches (``I`` uniform, ``J`` uniform among the positions not overlapping
+    ``I``), inputs standardized with the train set's mean and std, 10,000 train and 10,000 test
+    images (plus 1,000 validation images for any model selection).
 difficulty
     Pathfinder's ``path_length`` or Is-Same-Class's ``distance``.
 run directory
-    ``config.json`` (the config), ``metrics.csv`` (one row per epoch: losses, accuracies, the
-    penalty, seconds) and ``summary.json`` (final and best test accuracy, time per step).
-sweep
-    Every (difficulty, λ, seed) combination, one run directory each, and a tidy
-    ``results.csv`` with one row per run; :func:`plot_sweep` draws test accuracy against
-    difficulty, one line per λ, error bars over seeds (the paper's figure).
+    ``config.json``, ``metrics.csv`` (one row per epoch: train loss and accuracy, penalty,
+    validation and test accuracy, seconds), ``checkpoint.pt`` (written after every epoch; a
+    second call on the same directory resumes from it) and ``summary.json`` (the final test
+    accuracy, epochs run, stop reason; written when training ends).
+stop rule
+    :func:`stop_reason`: ``"perfect_train_accuracy"`` ``patience`` epochs after the first epoch
+    whose train accuracy (over that epoch's batches) is 1, ``"max_epochs"`` after ``epochs``.
 
-On CUDA the runner uses bfloat16 autocast and channels-last tensors; on CPU plain float32.
-tqdm (``pip install tnreg[progress]``) draws progress bars when installed.
+Everything runs in float32, the penalty and its double backward included.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +42,8 @@ from torch import nn
 from tnreg.locality.data import TaskData
 from tnreg.locality.patches import RandomPatches
 from tnreg.locality.pathfinder import pathfinder
-from tnreg.locality.probe import locality_profile
 from tnreg.locality.regularizer import LocalityRegularizer
 from tnreg.locality.resnet import resnet18, resnet34
-from tnreg.locality.same_class import digits, same_class, split_sources
 from tnreg.locality.small_cnn import SmallCNN
 
 __all__ = [
@@ -49,17 +53,19 @@ __all__ = [
     "LocalityConfig",
     "make_model",
     "make_task",
-    "plot_sweep",
     "run",
-    "sweep",
+    "run_point",
+    "stop_reason",
 ]
 
 #: Accepted task names.
 TASKS: tuple[str, ...] = ("pathfinder", "same-class")
-#: Accepted optimizer names: SGD with momentum 0.9 (the paper's), or Adam.
+#: Accepted optimizer names: SGD with momentum (the paper's), or Adam.
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 #: Accepted model names.
 MODELS: tuple[str, ...] = ("small", "resnet18", "resnet34")
+
+_POSITIVE = ("path_length", "canvas", "n_train", "n_test", "epochs", "patch_size")
 
 
 @dataclass(frozen=True)
@@ -68,49 +74,55 @@ class LocalityConfig:
 
     task: str = "pathfinder"
     path_length: int = 9
-    distance: int = 24
-    image_size: int = 32
-    n_train: int = 4000
-    n_test: int = 1000
-    model: str = "small"
+    scale: float = 1.0
+    distance: int = 160
+    canvas: int = 224
+    cifar_root: str = ""
+    n_train: int = 10000
+    n_val: int = 1000
+    n_test: int = 10000
+    data_seed: int = 0
+    model: str = "resnet18"
     width: float = 1.0
-    epochs: int = 10
+    depth: int = 4
+    epochs: int = 150
+    patience: int = 20
     batch_size: int = 64
     optimizer: str = "sgd"
     lr: float = 1e-2
+    momentum: float = 0.9
     reg: float = 0.0
-    patch_size: int | None = None
-    min_distance: float | None = None
+    patch_size: int = 2
+    min_distance: float = 0.0
+    standardize: bool = True
     seed: int = 0
     device: str = "auto"
-    progress: bool = True
+    progress: bool = False
     probe: bool = False
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task={self.task!r}; valid options: {list(TASKS)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"unknown optimizer={self.optimizer!r}; valid options: {list(OPTIMIZERS)}"
-            )
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model={self.model!r}; valid options: {list(MODELS)}")
-        positive = (
-            "path_length",
-            "distance",
-            "image_size",
-            "n_train",
-            "n_test",
-            "epochs",
-            "batch_size",
-            "patch_size",
-        )
-        for name in positive:
-            if getattr(self, name) is not None and getattr(self, name) < 1:
+        for name, options in (("task", TASKS), ("optimizer", OPTIMIZERS), ("model", MODELS)):
+            if getattr(self, name) not in options:
+                raise ValueError(
+                    f"unknown {name}={getattr(self, name)!r}; valid options: {list(options)}"
+                )
+        for name in _POSITIVE:
+            if getattr(self, name) < 1:
                 raise ValueError(f"LocalityConfig.{name} must be >= 1; got {getattr(self, name)}")
+        for name in (
+            "distance",
+            "n_val",
+            "patience",
+            "data_seed",
+            "seed",
+            "momentum",
+            "min_distance",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"LocalityConfig.{name} must be >= 0; got {getattr(self, name)}")
         if self.batch_size < 2:
             raise ValueError(f"LocalityConfig.batch_size must be >= 2; got {self.batch_size}")
-        for name in ("width", "lr"):
+        for name in ("width", "lr", "scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"LocalityConfig.{name} must be > 0; got {getattr(self, name)}")
         if not (math.isfinite(self.reg) and self.reg >= 0):
@@ -126,28 +138,73 @@ class LocalityConfig:
         return f"{self.task}-{self.difficulty}-reg{self.reg:g}-seed{self.seed}"
 
 
-def make_task(config: LocalityConfig) -> tuple[TaskData, TaskData]:
-    """Train and test sets for ``config`` (disjoint seeds / source images)."""
-    if config.task == "pathfinder":
-        kw = {"path_length": config.path_length, "image_size": config.image_size}
-        train = pathfinder(config.n_train, seed=2 * config.seed, **kw)
-        return train, pathfinder(config.n_test, seed=2 * config.seed + 1, **kw)
-    (xa, ya), (xb, yb) = split_sources(*digits(), seed=config.seed)
-    train = same_class(xa, ya, config.n_train, distance=config.distance, seed=2 * config.seed)
-    test = same_class(xb, yb, config.n_test, distance=config.distance, seed=2 * config.seed + 1)
-    return train, test
+def _standardize(train: TaskData, *others: TaskData) -> tuple[TaskData, ...]:
+    """Subtract the train set's mean and divide by its std (all sets, train statistics)."""
+    mean, std = float(train.x.mean()), float(train.x.std())
+    out = []
+    for d in (train, *others):
+        out.append(TaskData((d.x - mean) / std, d.y, {**d.meta, "mean": mean, "std": std}))
+    return tuple(out)
 
 
-def make_model(config: LocalityConfig, in_channels: int, num_classes: int = 2) -> nn.Module:
-    """The classifier named by ``config.model``, initialized from ``config.seed``."""
+@functools.lru_cache(maxsize=2)
+def _task_cached(key: tuple[tuple[str, Any], ...]) -> tuple[TaskData, TaskData, TaskData]:
+    c = dict(key)
+    seeds = (3 * c["data_seed"], 3 * c["data_seed"] + 1, 3 * c["data_seed"] + 2)
+    sizes = (c["n_train"], max(c["n_val"], 2), c["n_test"])
+    if c["task"] == "pathfinder":
+        kw = {"path_length": c["path_length"], "scale": c["scale"]}
+        sets = tuple(pathfinder(n, seed=s, **kw) for n, s in zip(sizes, seeds))
+    else:
+        from tnreg.locality.same_class import canvases
+
+        sets = canvases(
+            sizes,
+            distance=c["distance"],
+            canvas=c["canvas"],
+            seeds=seeds,
+            cifar_root=c["cifar_root"] or None,
+        )
+    return _standardize(*sets) if c["standardize"] else sets
+
+
+def make_task(config: LocalityConfig) -> tuple[TaskData, TaskData, TaskData]:
+    """Train, validation and test sets for ``config`` (from ``data_seed``; cached in memory)."""
+    names = ("task", "path_length", "scale", "distance", "canvas", "cifar_root", "n_train")
+    names += ("n_val", "n_test", "data_seed", "standardize")
+    key = tuple((k, getattr(config, k)) for k in names)
+    return _task_cached(key)
+
+
+def make_model(config: LocalityConfig, in_channels: int, image_side: int) -> nn.Module:
+    """The classifier named by ``config.model`` (two logits), initialized from ``config.seed``."""
     torch.manual_seed(config.seed)
     if config.model == "small":
-        return SmallCNN(
-            in_channels=in_channels, num_classes=num_classes, width=max(1, round(16 * config.width))
-        )
+        width = max(1, round(16 * config.width))
+        return SmallCNN(in_channels=in_channels, num_classes=2, width=width, depth=config.depth)
     build = resnet18 if config.model == "resnet18" else resnet34
-    stem = "imagenet" if config.image_size >= 64 else "cifar"
-    return build(num_classes=num_classes, in_channels=in_channels, width=config.width, stem=stem)
+    stem = "imagenet" if image_side >= 64 else "cifar"
+    return build(num_classes=2, in_channels=in_channels, width=config.width, stem=stem)
+
+
+def stop_reason(train_accuracies: Sequence[float], *, epochs: int, patience: int) -> str | None:
+    """Why training stops after these epochs, or ``None`` to go on (see the module docstring).
+
+    Examples
+    --------
+    >>> stop_reason([0.9, 1.0, 0.99, 1.0], epochs=150, patience=2)
+    'perfect_train_accuracy'
+    >>> stop_reason([0.9, 1.0], epochs=150, patience=2) is None
+    True
+    >>> stop_reason([0.5, 0.6], epochs=2, patience=20)
+    'max_epochs'
+    """
+    first = next((i for i, a in enumerate(train_accuracies, 1) if a >= 1.0), None)
+    if first is not None and len(train_accuracies) >= first + patience:
+        return "perfect_train_accuracy"
+    if len(train_accuracies) >= epochs:
+        return "max_epochs"
+    return None
 
 
 def _device(name: str) -> torch.device:
@@ -156,57 +213,65 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    """A tqdm bar, or a no-op stand-in when tqdm is missing or ``enabled`` is false."""
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
-
-            return tqdm(total=total, desc=desc, leave=False)
-        except ImportError:
-            pass
-
-    class _Null:
-        def update(self, n: int = 1) -> None: ...
-        def set_postfix(self, **kw: Any) -> None: ...
-        def close(self) -> None: ...
-
-    return _Null()
-
-
-def _accuracy(model: nn.Module, data: TaskData, device: torch.device, amp: bool) -> float:
+def _accuracy(model: nn.Module, data: TaskData, device: torch.device) -> float:
     model.eval()
     correct = 0
-    with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=amp):
+    with torch.no_grad():
         for start in range(0, len(data), 1024):
-            x = data.x[start : start + 1024].to(device)
-            if amp:
-                x = x.contiguous(memory_format=torch.channels_last)
-            pred = model(x).argmax(1).cpu()
+            pred = model(data.x[start : start + 1024].to(device)).argmax(1).cpu()
             correct += int((pred == data.y[start : start + 1024]).sum())
     model.train()
     return correct / len(data)
 
 
-def _patch_size(config: LocalityConfig, height: int, width: int) -> int:
-    """``config.patch_size``, or by default a sixth of the shorter side (at least 2 pixels)."""
-    return config.patch_size or max(2, min(height, width) // 6)
+def _optimizer(config: LocalityConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    return torch.optim.Adam(model.parameters(), lr=config.lr)
 
 
-def _sampler(config: LocalityConfig, height: int, width: int) -> RandomPatches:
-    d = width / 2 if config.min_distance is None else config.min_distance
-    return RandomPatches(size=_patch_size(config, height, width), min_distance=d)
+@dataclass
+class _State:
+    """What a checkpoint holds besides the model and optimizer."""
+
+    metrics: list[dict[str, float]]
+    order: torch.Generator
+    reg: LocalityRegularizer
+    step_time: float = 0.0
+    steps: int = 0
 
 
-def _probe(model: nn.Module, config: LocalityConfig, test: TaskData) -> list[dict[str, float]]:
-    """The locality profile at five horizontal distances, on 64 test images."""
-    _, height, width = test.image_shape
-    size = _patch_size(config, height, width)
-    distances = sorted({round(size + k * (width - 2 * size) / 4) for k in range(5)})
-    x = test.x[:64].to(next(model.parameters()).device)
-    return locality_profile(
-        model, x, patch_size=size, distances=distances, n_samples=16, n_bases=8, seed=config.seed
-    )
+def _epoch(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    train: TaskData,
+    config: LocalityConfig,
+    state: _State,
+    device: torch.device,
+) -> dict[str, float]:
+    """One pass over the shuffled train set (the last partial batch dropped)."""
+    batch = config.batch_size
+    order = torch.randperm(len(train), generator=state.order)
+    loss_sum = pen_sum = 0.0
+    correct = seen = 0
+    for k in range(len(train) // batch):
+        idx = order[k * batch : (k + 1) * batch]
+        x, y = train.x[idx].to(device), train.y[idx].to(device)
+        t0 = time.perf_counter()
+        x.requires_grad_(config.reg > 0)
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        penalty = state.reg(model, x, y, logits=logits)
+        opt.zero_grad(set_to_none=True)
+        (loss + penalty).backward()
+        opt.step()
+        state.step_time += time.perf_counter() - t0
+        state.steps += 1
+        loss_sum += float(loss.detach()) * len(idx)
+        pen_sum += (state.reg.last_penalty if config.reg else 0.0) * len(idx)
+        correct += int((logits.detach().argmax(1) == y).sum())
+        seen += len(idx)
+    return {"train_loss": loss_sum / seen, "train_acc": correct / seen, "penalty": pen_sum / seen}
 
 
 def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -216,169 +281,157 @@ def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
+def _save(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _State) -> None:
+    """Write the checkpoint atomically (a killed run never leaves a torn file)."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "metrics": state.metrics,
+            "order": state.order.get_state(),
+            "reg": state.reg.generator.get_state(),
+            "step_time": state.step_time,
+            "steps": state.steps,
+        },
+        tmp,
+    )
+    tmp.replace(path)
+
+
+def _load(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _State) -> None:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    state.metrics = ckpt["metrics"]
+    state.order.set_state(ckpt["order"])
+    state.reg.generator.set_state(ckpt["reg"])
+    state.step_time, state.steps = ckpt["step_time"], ckpt["steps"]
+
+
+def _prepare(config: LocalityConfig, out: Path | None) -> None:
+    """Create ``out`` and its ``config.json``; refuse a directory made by another config."""
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "config.json"
+    mine = {k: v for k, v in asdict(config).items() if k not in ("device", "progress")}
+    if path.exists():
+        theirs = json.loads(path.read_text())
+        diff = {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v}
+        if diff:
+            raise ValueError(
+                f"run directory {str(out)!r} holds another config (setting: (there, here)): "
+                f"{diff}; use a new directory"
+            )
+    path.write_text(json.dumps(mine, indent=2))
+
+
 def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]:
     """Train one classifier; returns the summary (also written to ``out`` when given).
 
-    SGD (momentum 0.9) or Adam with a cosine learning-rate schedule, cross-entropy on two logits,
-    plus
-    ``reg · Reg`` (the locality regularizer on random patch pairs, score = logit difference)
-    when ``reg > 0``.
+    Cross-entropy on two logits plus ``reg · Reg`` (the locality regularizer on a fresh patch
+    pair per step, score = logit difference) when ``reg > 0``; the optimizer and stop rule of
+    ``config``. With ``out``, every epoch is checkpointed and a second call resumes; a finished
+    run directory returns its summary without training.
     """
+    out = None if out is None else Path(out)
+    _prepare(config, out)
+    if out is not None and (out / "summary.json").exists():
+        return json.loads((out / "summary.json").read_text())
     device = _device(config.device)
-    amp = device.type == "cuda"
-    train, test = make_task(config)
-    model = make_model(config, train.image_shape[0]).to(device)
-    if amp:
-        model = model.to(memory_format=torch.channels_last)
-    sampler = _sampler(config, *train.image_shape[1:])
-    reg = LocalityRegularizer(config.reg, sampler, seed=config.seed)
-    steps_per_epoch = len(train) // config.batch_size
-    if config.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.epochs * steps_per_epoch)
-    gen = torch.Generator().manual_seed(config.seed)
-    bar = _progress(config.epochs * steps_per_epoch, config.progress, config.name())
-    metrics, t_start, step_time = [], time.perf_counter(), 0.0
-    for epoch in range(1, config.epochs + 1):
-        order = torch.randperm(len(train), generator=gen)
-        sums = torch.zeros(3)
-        for k in range(steps_per_epoch):
-            idx = order[k * config.batch_size : (k + 1) * config.batch_size]
-            x, y = train.x[idx].to(device), train.y[idx].to(device)
-            if amp:
-                x = x.contiguous(memory_format=torch.channels_last)
-            t0 = time.perf_counter()
-            x.requires_grad_(config.reg > 0)
-            with torch.autocast(device.type, torch.bfloat16, enabled=amp):
-                logits = model(x)
-                loss = nn.functional.cross_entropy(logits.float(), y)
-                penalty = reg(model, x, y, logits=logits)
-            opt.zero_grad(set_to_none=True)
-            (loss + penalty).backward()
-            opt.step()
-            sched.step()
-            step_time += time.perf_counter() - t0
-            acc = (logits.argmax(1) == y).float().mean()
-            sums += torch.tensor(
-                [float(loss.detach()), float(acc), reg.last_penalty if config.reg else 0.0]
-            )
-            bar.update()
-        row = {
-            "epoch": epoch,
-            **dict(zip(["train_loss", "train_acc", "penalty"], (sums / steps_per_epoch).tolist())),
-        }
-        row["test_acc"] = _accuracy(model, test, device, amp)
+    train, val, test = make_task(config)
+    model = make_model(config, train.image_shape[0], train.image_shape[-1]).to(device)
+    opt = _optimizer(config, model)
+    sampler = RandomPatches(size=config.patch_size, min_distance=config.min_distance)
+    state = _State(
+        [],
+        torch.Generator().manual_seed(config.seed),
+        LocalityRegularizer(config.reg, sampler, seed=config.seed),
+    )
+    ckpt = None if out is None else out / "checkpoint.pt"
+    if ckpt is not None and ckpt.exists():
+        _load(ckpt, model, opt, state)
+    t_start = time.perf_counter() - (state.metrics[-1]["seconds"] if state.metrics else 0.0)
+    history = [m["train_acc"] for m in state.metrics]
+    reason = stop_reason(history, epochs=config.epochs, patience=config.patience)
+    while reason is None:
+        row: dict[str, float] = {"epoch": len(state.metrics) + 1}
+        row.update(_epoch(model, opt, train, config, state, device))
+        row["val_acc"] = _accuracy(model, val, device)
+        row["test_acc"] = _accuracy(model, test, device)
         row["seconds"] = time.perf_counter() - t_start
-        metrics.append(row)
-        bar.set_postfix(test_acc=f"{row['test_acc']:.3f}")
-    bar.close()
-    summary = {
+        state.metrics.append(row)
+        if config.progress:
+            print(
+                f"{config.name()} epoch {row['epoch']}: "
+                + ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"),
+                flush=True,
+            )
+        if out is not None:
+            _save(ckpt, model, opt, state)
+            _write_csv(out / "metrics.csv", state.metrics)
+        history.append(row["train_acc"])
+        reason = stop_reason(history, epochs=config.epochs, patience=config.patience)
+    summary = _summary(config, state, reason, device)
+    if config.probe:
+        from tnreg.locality.probe import profile_model
+
+        summary["probe"] = profile_model(
+            model, test, patch_size=max(2, config.patch_size), seed=config.seed
+        )
+    if out is not None:
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _summary(
+    config: LocalityConfig, state: _State, reason: str, device: torch.device
+) -> dict[str, Any]:
+    last = state.metrics[-1]
+    best = max(state.metrics, key=lambda m: (m["val_acc"], m["epoch"]))
+    return {
         "name": config.name(),
         "task": config.task,
         "difficulty": config.difficulty,
         "reg": config.reg,
         "seed": config.seed,
         "model": config.model,
-        "test_acc": metrics[-1]["test_acc"],
-        "best_test_acc": max(m["test_acc"] for m in metrics),
-        "train_acc": metrics[-1]["train_acc"],
-        "penalty": metrics[-1]["penalty"],
-        "seconds": metrics[-1]["seconds"],
-        "sec_per_step": step_time / (config.epochs * steps_per_epoch),
+        "test_accuracy": last["test_acc"],
+        "val_accuracy": last["val_acc"],
+        "train_accuracy": last["train_acc"],
+        "best_val_epoch": best["epoch"],
+        "test_accuracy_at_best_val": best["test_acc"],
+        "penalty": last["penalty"],
+        "epochs_run": len(state.metrics),
+        "stop_reason": reason,
+        "seconds": last["seconds"],
+        "sec_per_step": state.step_time / max(1, state.steps),
         "device": str(device),
     }
-    if config.probe:
-        summary["probe"] = _probe(model, config, test)
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
-        _write_csv(out / "metrics.csv", metrics)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
 
 
-def _flat(summary: dict[str, Any]) -> dict[str, Any]:
-    """The scalar entries of a summary (one CSV row)."""
-    return {k: v for k, v in summary.items() if not isinstance(v, (list, dict))}
+#: Other names :func:`run_point` accepts for settings.
+ALIASES: dict[str, str] = {"length": "path_length", "gap": "distance", "lambda": "reg", "λ": "reg"}
 
 
-def sweep(
-    base: LocalityConfig,
-    *,
-    difficulties: Iterable[int],
-    regs: Iterable[float],
-    seeds: Iterable[int],
-    out: str | Path,
-) -> list[dict[str, Any]]:
-    """Run every (difficulty, λ, seed); write ``out/runs/<name>/`` and ``out/results.csv``."""
-    out = Path(out)
-    key = "path_length" if base.task == "pathfinder" else "distance"
-    rows = []
-    for d in difficulties:
-        for lam in regs:
-            for seed in seeds:
-                config = replace(base, **{key: int(d)}, reg=float(lam), seed=int(seed))
-                summary = run(config, out / "runs" / config.name())
-                rows.append(summary)
-                _write_csv(out / "results.csv", [_flat(r) for r in rows])
-                if "probe" in summary:
-                    probes = {r["name"]: r["probe"] for r in rows if "probe" in r}
-                    (out / "probe.json").write_text(json.dumps(probes, indent=1))
-                print(
-                    f"{config.name():32s} test acc {summary['test_acc']:.3f} "
-                    f"({summary['seconds']:.0f} s, {1e3 * summary['sec_per_step']:.1f} ms/step)",
-                    flush=True,
-                )
-    return rows
+def run_point(settings: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
+    """Train one point of a grid into ``run_dir`` (resuming from its checkpoint); the summary.
 
+    ``settings`` maps :class:`LocalityConfig` field names (or the aliases ``length``, ``gap``,
+    ``lambda``) to values; the rest keep the config's defaults (the authors' protocol).
 
-def read_results(path: str | Path) -> list[dict[str, Any]]:
-    """Read a ``results.csv`` written by :func:`sweep` (numbers parsed)."""
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        for k in ("difficulty", "reg", "seed", "test_acc", "best_test_acc", "seconds"):
-            r[k] = float(r[k])
-    return rows
-
-
-def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Test accuracy against difficulty, one line per λ, error bars = std over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for lam in sorted({float(r["reg"]) for r in rows}):
-        ds = sorted({float(r["difficulty"]) for r in rows if float(r["reg"]) == lam})
-        accs = [
-            torch.tensor(
-                [
-                    100 * float(r["test_acc"])
-                    for r in rows
-                    if float(r["reg"]) == lam and float(r["difficulty"]) == d
-                ]
-            )
-            for d in ds
-        ]
-        ax.errorbar(
-            ds,
-            [float(a.mean()) for a in accs],
-            [float(a.std()) if len(a) > 1 else 0.0 for a in accs],
-            marker="o",
-            capsize=3,
-            label=f"λ = {lam:g}",
+    Raises
+    ------
+    ValueError
+        For an unknown setting (the message lists the valid names), an invalid value, or a
+        ``run_dir`` that holds another config.
+    """
+    valid = {f.name for f in fields(LocalityConfig)}
+    kw = {ALIASES.get(k, k): v for k, v in settings.items()}
+    unknown = sorted(set(kw) - valid)
+    if unknown:
+        raise ValueError(
+            f"unknown locality settings {unknown}; valid names: {sorted(valid | set(ALIASES))}"
         )
-    task = rows[0]["task"] if rows else ""
-    ax.set_xlabel("path length" if task == "pathfinder" else "distance (pixels)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return run(LocalityConfig(**kw), Path(run_dir))

@@ -13,6 +13,12 @@ canvas
     cannot compare far-apart images (the paper: distance 160 on CIFAR-10 canvases).
 label
     ``1`` when the two images have the same class (half of the samples, in random order).
+square canvas
+    The paper's layout (:func:`place_pairs`): two images of side ``32`` on a ``224×224`` canvas,
+    vertically centred, separated by a horizontal *gap* of ``distance`` pixels between their
+    inner edges, the pair centred. :func:`canvases` builds train / validation / test sets this
+    way from CIFAR-10 (when its pickles are given) or from the digits upscaled to the image side
+    (``round(32 · canvas / 224)``, nearest neighbour).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import torch
 
 from tnreg.locality.data import TaskData
 
-__all__ = ["digits", "same_class", "split_sources"]
+__all__ = ["canvases", "digits", "place_pairs", "same_class", "split_sources"]
 
 
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,3 +151,67 @@ def same_class(
     canvas[..., pad : pad + h, right : right + w] = images[torch.from_numpy(second)]
     meta = {"task": "same-class", "distance": distance, "pad": pad, "seed": seed}
     return TaskData(canvas, torch.from_numpy(same), meta)
+
+
+def place_pairs(
+    images: torch.Tensor, labels: torch.Tensor, n: int, *, distance: int, canvas: int, seed: int
+) -> TaskData:
+    """``n`` square canvases of side ``canvas`` with two source images ``distance`` pixels apart.
+
+    Raises
+    ------
+    ValueError
+        If the two images and the gap do not fit the canvas.
+
+    Examples
+    --------
+    >>> ones, labels = torch.ones(8, 1, 4, 4), torch.arange(8) % 2
+    >>> d = place_pairs(ones, labels, 3, distance=2, canvas=12, seed=0)
+    >>> d.x[0, 0, 4].tolist()
+    [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    side = images.shape[-1]
+    if 2 * side + distance > canvas or images.shape[-2] > canvas or distance < 0:
+        raise ValueError(
+            f"two {side}-pixel images at gap {distance} need a canvas of at least "
+            f"{2 * side + distance} pixels (and distance >= 0); got canvas={canvas}"
+        )
+    rng = np.random.default_rng(seed)
+    first, second, same = _pairs(labels.numpy(), n, rng)
+    top = (canvas - images.shape[-2]) // 2
+    left = (canvas - 2 * side - distance) // 2
+    right = left + side + distance
+    x = images.new_zeros(n, images.shape[1], canvas, canvas)
+    x[..., top : top + images.shape[-2], left : left + side] = images[torch.from_numpy(first)]
+    x[..., top : top + images.shape[-2], right : right + side] = images[torch.from_numpy(second)]
+    meta = {"task": "same-class", "distance": distance, "canvas": canvas, "seed": seed}
+    return TaskData(x, torch.from_numpy(same), meta)
+
+
+def canvases(
+    sizes: tuple[int, int, int],
+    *,
+    distance: int,
+    canvas: int,
+    seeds: tuple[int, int, int],
+    cifar_root: str | None = None,
+) -> tuple[TaskData, TaskData, TaskData]:
+    """Train, validation and test sets of Is-Same-Class canvases (see the module docstring).
+
+    Test canvases use source images that no train or validation canvas uses: CIFAR-10's
+    ``test_batch`` (with ``cifar_root``), else a held-out 30% of the digits.
+    """
+    if cifar_root:
+        from tnreg.locality.data import load_cifar10
+
+        pool_a, pool_b = load_cifar10(cifar_root), load_cifar10(cifar_root, train=False)
+    else:
+        x, y = digits()
+        side = max(1, round(32 * canvas / 224))
+        x = torch.nn.functional.interpolate(x, size=(side, side), mode="nearest")
+        pool_a, pool_b = split_sources(x, y, seed=seeds[0])
+    out = [
+        place_pairs(*pool, n, distance=distance, canvas=canvas, seed=s)
+        for pool, n, s in zip((pool_a, pool_a, pool_b), sizes, seeds)
+    ]
+    return out[0], out[1], out[2]

@@ -30,6 +30,8 @@ __all__ = [
     "Model",
     "ProductPoolingModel",
     "check_dense_size",
+    "check_indices",
+    "check_vectors",
     "gaussian_parameters",
     "member_seeds",
     "member_values",
@@ -153,6 +155,89 @@ def check_dense_size(shape: Sequence[int], max_entries: int) -> None:
             f"max_entries={max_entries:,}; pass a larger max_entries if you have the memory, or "
             f"use forward() at the entries you need and tnreg.analysis for spectra"
         )
+
+
+def check_indices(
+    indices: object, dims: tuple[int, ...], *, device: torch.device | None = None
+) -> torch.Tensor:
+    """Validate a batch of multi-indices against mode sizes (and the model's ``device``, when
+    given); returns a (B, N) long tensor."""
+    if not isinstance(indices, torch.Tensor):
+        raise TypeError(
+            f"indices must be a torch integer tensor of shape (batch, {len(dims)}); "
+            f"got {type(indices).__name__}"
+        )
+    if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == torch.bool:
+        raise TypeError(f"indices must have an integer dtype; got {indices.dtype}")
+    if indices.ndim != 2 or indices.shape[1] != len(dims):
+        raise ValueError(
+            f"indices must have shape (batch, {len(dims)}) for an order-{len(dims)} tensor; "
+            f"got shape {tuple(indices.shape)}"
+        )
+    if indices.device.type == "meta":
+        raise ValueError(
+            "indices are on the meta device, which holds shapes but no values; pass indices "
+            "with values (e.g. on 'cpu' or the model's device)"
+        )
+    if indices.shape[0]:
+        low = indices.amin(0).tolist()
+        high = indices.amax(0).tolist()
+        for n, (lo, hi, d) in enumerate(zip(low, high, dims)):
+            if lo < 0 or hi >= d:
+                bad = lo if lo < 0 else hi
+                raise IndexError(
+                    f"index {bad} out of range for mode {n} of size {d} (valid: 0..{d - 1})"
+                )
+    if device is not None and indices.device != device:
+        raise ValueError(
+            f"indices are on {indices.device} but the model is on {device}; "
+            f"move them with indices.to({str(device)!r})"
+        )
+    return indices.long()
+
+
+def check_vectors(
+    vectors: object,
+    dims: tuple[int, ...],
+    *,
+    error: type[Exception] = ValueError,
+    like: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
+    """Validate rank-one sensing vectors: one (B, d_n) tensor per mode, or one (B, N, d) tensor.
+
+    Shape problems raise ``error``; with ``like`` (a model's parameter or buffer), a dtype or
+    device other than its raises ``TypeError``. Returns the list of per-mode tensors.
+    """
+    order = len(dims)
+    if isinstance(vectors, torch.Tensor):
+        if vectors.ndim != 3 or vectors.shape[1] != order:
+            raise error(
+                f"sensing vectors as one tensor must have shape (batch, {order}, d); "
+                f"got {tuple(vectors.shape)}"
+            )
+        vectors = list(vectors.unbind(1))
+    if isinstance(vectors, (str, bytes)) or not hasattr(vectors, "__iter__"):
+        raise error(
+            f"expected {order} sensing vectors (one per mode); got {type(vectors).__name__}"
+        )
+    vectors = list(vectors)
+    if len(vectors) != order:
+        raise error(f"expected {order} sensing vectors (one per mode); got {len(vectors)}")
+    for n, (x, d) in enumerate(zip(vectors, dims)):
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != d:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise error(
+                f"sensing vectors of mode {n} must have shape (batch, {d}); got {got} "
+                f"(expected {order} sensing vectors of shapes (batch, d_n), d = {dims})"
+            )
+        if like is not None and (x.dtype != like.dtype or x.device != like.device):
+            raise TypeError(
+                f"sensing vectors of mode {n} are {x.dtype} on {x.device}; the model is "
+                f"{like.dtype} on {like.device}"
+            )
+    if len({x.shape[0] for x in vectors}) != 1:
+        raise error(f"sensing vectors disagree on batch size: {[x.shape[0] for x in vectors]}")
+    return vectors
 
 
 def mse_per_member(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -9,9 +9,9 @@ mode index
     The open index of mode n, labelled by the int n; it sits on exactly one tensor.
 index batches
     A tree network (every format here) is evaluated by memoized sub-tuples
-    (:mod:`tnreg.models.tree_eval`): each tensor is contracted once per distinct combination of
-    its children's rows and its own mode indices; the plan is built once per batch
-    (:meth:`NetworkModel.plan_indices`). Any other network gathers every tensor along its mode
+    (:mod:`tnreg.models.engine.rooted`): each tensor is contracted once per distinct combination
+    of its children's rows and its own mode indices; the index schedule is built once per batch
+    (:meth:`NetworkModel.schedule_indices`). Any other network gathers every tensor along its mode
     axes, turning every mode index into one batch hyperedge of one planned contraction.
 
 All formats are :class:`NetworkModel` instances and share the interface of
@@ -30,13 +30,12 @@ from torch import nn
 from tnreg import trees
 from tnreg.contract import ContractionPlan, plan
 from tnreg.models import base
-from tnreg.models.gather import check_indices, check_vectors
-from tnreg.models.tree_eval import (
+from tnreg.models.engine import (
     RootedNetwork,
-    TreeIndexPlan,
+    TreeIndexSchedule,
     evaluate_tree,
-    plan_tree_indices,
     root_network,
+    schedule_tree_indices,
 )
 from tnreg.network import TensorNetwork
 from tnreg.typing import Node
@@ -106,7 +105,7 @@ class NetworkModel(base.Factorization):
         )
         self._plans: dict[tuple[str, int], ContractionPlan] = {}
         self._rooting: tuple[RootedNetwork | None] | None = None  # rooted on first use
-        self._index_plan: TreeIndexPlan | None = None
+        self._index_schedule: TreeIndexSchedule | None = None
 
     def _find_mode_axes(self) -> dict[int, tuple[int, int]]:
         where: dict[int, tuple[int, int]] = {}
@@ -166,26 +165,30 @@ class NetworkModel(base.Factorization):
             self._rooting = (root_network(self.network),)
         return self._rooting[0]
 
-    def plan_indices(self, indices: torch.Tensor) -> TreeIndexPlan | torch.Tensor:
-        """Validate a batch of multi-indices and plan its memoized evaluation (cached).
+    def schedule_indices(self, indices: torch.Tensor) -> TreeIndexSchedule | torch.Tensor:
+        """Validate a batch of multi-indices and schedule its memoized evaluation (cached).
 
-        Returns a :class:`~tnreg.models.tree_eval.TreeIndexPlan` (``cost_report()`` shows the
+        Returns a :class:`~tnreg.models.engine.TreeIndexSchedule` (``cost_report()`` shows the
         rows per table), or the checked indices for a network that is not a tree.
         """
-        if self._index_plan is not None and self._index_plan.matches(indices):
-            return self._index_plan
-        checked = check_indices(indices, self.dims, device=self.params[0].device)
+        cached = self._index_schedule
+        if cached is not None and cached.matches(indices):
+            return cached
+        checked = base.check_indices(indices, self.dims, device=self.params[0].device)
         if self._rooted is None:
             return checked
-        self._index_plan = plan_tree_indices(self._rooted, checked, self.dims)
-        return self._index_plan
+        self._index_schedule = schedule_tree_indices(self._rooted, checked, self.dims)
+        return self._index_schedule
 
-    def forward(self, indices: torch.Tensor | TreeIndexPlan) -> torch.Tensor:
-        """Entries at a (B, N) batch of multi-indices (or its plan); shape (B,) or (E, B)."""
-        plan = indices if isinstance(indices, TreeIndexPlan) else self.plan_indices(indices)
-        if isinstance(plan, TreeIndexPlan):
-            return self._finish(evaluate_tree(self._rooted, plan, self.params))
-        return self._gather(plan)
+    def forward(self, indices: torch.Tensor | TreeIndexSchedule) -> torch.Tensor:
+        """Entries at a (B, N) batch of multi-indices (or its schedule); shape (B,) or (E, B)."""
+        if isinstance(indices, TreeIndexSchedule):
+            schedule = indices
+        else:
+            schedule = self.schedule_indices(indices)
+        if isinstance(schedule, TreeIndexSchedule):
+            return self._finish(evaluate_tree(self._rooted, schedule, self.params))
+        return self._gather(schedule)
 
     def _gather(self, indices: torch.Tensor) -> torch.Tensor:
         """The generic route: every mode index a batch hyperedge of one planned contraction."""
@@ -196,7 +199,7 @@ class NetworkModel(base.Factorization):
 
     def forward_sensing(self, vectors: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
         """<W, x_0 ⊗ ... ⊗ x_{N-1}>: one (B, d_n) tensor per mode, or (B, N, d)."""
-        xs = check_vectors(vectors, self.dims, like=self.params[0])
+        xs = base.check_vectors(vectors, self.dims, like=self.params[0])
         return self._finish(self._plan("sensing", xs[0].shape[0])(*self.params, *xs))
 
     def to_dense(self, *, max_entries: int = base.DEFAULT_MAX_DENSE) -> torch.Tensor:
@@ -208,11 +211,21 @@ class NetworkModel(base.Factorization):
         return f"{self.network!r}, ensemble={self.ensemble}"
 
 
-def _ranks(ranks, keys: list, what: str) -> dict:
+def _ranks(ranks, keys: list, what: str, per: str) -> dict:
+    """One positive int rank per key (``per`` names the keys in messages: "mode", "bond", ...)
+    from an int, a sequence or a dict that gives every key."""
     if isinstance(ranks, int) and not isinstance(ranks, bool):
         out = dict.fromkeys(keys, ranks)
     elif isinstance(ranks, Mapping):
-        out = {k: ranks.get(k) for k in keys}
+        missing = [k for k in keys if k not in ranks]
+        unknown = [k for k in ranks if k not in keys]
+        if missing or unknown:
+            wrong = [f"missing {per}s {missing!r}"] if missing else []
+            wrong += [f"unknown keys {unknown!r}"] if unknown else []
+            raise ValueError(
+                f"{what} ranks as a dict need one rank per {per} {keys!r}; {', '.join(wrong)}"
+            )
+        out = {k: ranks[k] for k in keys}
     else:
         seq = list(ranks)
         if len(seq) != len(keys):
@@ -230,7 +243,7 @@ class Tucker(NetworkModel):
     def __init__(self, order: int, dims: int | Sequence[int], ranks, **kwargs) -> None:
         tree = trees.star(order)
         dims = base.resolve_dims(dims, order)
-        r = _ranks(ranks, list(range(order)), "Tucker")
+        r = _ranks(ranks, list(range(order)), "Tucker", "mode")
         net = TensorNetwork()
         net.add_tensor("core", [("r", n) for n in range(order)], {("r", n): r[n] for n in r})
         for n in range(order):
@@ -245,7 +258,7 @@ class TensorTrain(NetworkModel):
     def __init__(self, order: int, dims: int | Sequence[int], ranks, **kwargs) -> None:
         tree = trees.caterpillar(order)
         dims = base.resolve_dims(dims, order)
-        r = _ranks(ranks, list(range(order - 1)), "TensorTrain")
+        r = _ranks(ranks, list(range(order - 1)), "TensorTrain", "bond")
         net = TensorNetwork()
         for n in range(order):
             idx = ([("bond", n - 1)] if n else []) + [n] + ([("bond", n)] if n < order - 1 else [])
@@ -268,7 +281,7 @@ class HierarchicalTucker(NetworkModel):
         top = trees.root(tree)
         dims = base.resolve_dims(dims, trees.order(tree))
         nodes = [v for v in trees.postorder(tree) if v != top]
-        r = _ranks(ranks, nodes, "HierarchicalTucker")
+        r = _ranks(ranks, nodes, "HierarchicalTucker", "non-root node")
         net = TensorNetwork()
         for v in [*nodes, top]:
             kids = list(tree.successors(v))

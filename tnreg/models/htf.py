@@ -26,9 +26,8 @@ from torch import nn
 
 from tnreg import trees
 from tnreg.components import local_vectors, node_products
-from tnreg.models import base, sampled
-from tnreg.models.evaluate import plan_evaluation
-from tnreg.models.gather import IndexPlan, check_indices, check_vectors, pair_grads
+from tnreg.models import base
+from tnreg.models.engine import IndexSchedule, evaluate_pooling, schedule_evaluation
 from tnreg.typing import Node
 
 __all__ = ["CP", "HierarchicalTensorFactorization", "deep_matrix_factorization"]
@@ -71,10 +70,18 @@ def resolve_widths(tree: nx.DiGraph, widths) -> dict[Node, int]:
 
 
 def _resolve_depth(tree: nx.DiGraph, depth, nodes: list[Node]) -> dict[Node, int]:
+    """Matrices per trained node (``nodes``) from an int or a dict by node."""
     given = depth if isinstance(depth, Mapping) else dict.fromkeys(nodes, depth)
     unknown = [v for v in given if v not in tree]
     if unknown:
         raise ValueError(f"depth given for nodes not in the tree: {unknown!r}")
+    fixed = [v for v in given if v not in nodes]
+    if fixed:
+        raise ValueError(
+            f"depth given for the root {fixed[0]!r}, whose output layer is fixed to ones "
+            f"(output='ones') and not trained; drop it from depth, or build the model with "
+            f"output='trainable' to train a deep output layer"
+        )
     out = {v: given.get(v, 1) for v in nodes}
     for v, d in out.items():
         if isinstance(d, bool) or not isinstance(d, int) or d < 1:
@@ -161,7 +168,7 @@ class HierarchicalTensorFactorization(base.Factorization):
         self.output = output
         nodes = trees.postorder(self.tree)
         self._root = top
-        self._schedule = [
+        self._pooling = [
             (v, list(self.tree.successors(v))) for v in nodes if self.tree.out_degree(v)
         ]
         self._trained = [v for v in nodes if v != top or output == "trainable"]
@@ -181,7 +188,7 @@ class HierarchicalTensorFactorization(base.Factorization):
         self.register_buffer(
             "_ones", torch.ones(self.members, width, 1, dtype=self._dtype, device=self._device)
         )
-        self._index_plan: IndexPlan | None = None
+        self._index_schedule: IndexSchedule | None = None
         if balanced:
             self.balance_()
         if target_norm is not None:
@@ -259,7 +266,7 @@ class HierarchicalTensorFactorization(base.Factorization):
                 f"loaded; build the model with output='trainable' to learn it"
             )
         self._load(self.layers(), values, "matrices")
-        self._index_plan = None
+        self._index_schedule = None
         return self
 
     def matrices(self) -> dict[Node, torch.Tensor]:
@@ -277,35 +284,41 @@ class HierarchicalTensorFactorization(base.Factorization):
 
     # ------------------------------------------------------------------ evaluation
 
-    def forward(self, indices: torch.Tensor | IndexPlan) -> torch.Tensor:
-        """Entries of the end tensor at a (B, N) batch of multi-indices.
+    def forward(self, indices: torch.Tensor | IndexSchedule) -> torch.Tensor:
+        """Entries of the end tensor at a (B, N) batch of multi-indices (or its schedule).
 
         Each distinct sub-tuple of indices at each node is evaluated once (memoization); the
-        bookkeeping for a batch is computed on first use and reused while the same batch comes
+        batch's index schedule is computed on first use and reused while the same batch comes
         back (full-batch training). Returns shape (B,), or (E, B) for an ensemble.
         """
-        plan = indices if isinstance(indices, IndexPlan) else self.plan_indices(indices)
+        if isinstance(indices, IndexSchedule):
+            schedule = indices
+        else:
+            schedule = self.schedule_indices(indices)
         mats = self.matrices()
         leaves = {v: mats[v].transpose(0, 1) for v in self.tree if self.tree.out_degree(v) == 0}
-        top = self._bottom_up(mats, leaves, plan)
-        if plan.outer is not None:  # the matrix-product finish gathered the samples: (E, B)
-            return self._finish(top)
-        return self._finish(top.index_select(0, plan.output)[..., 0].T)
-
-    def plan_indices(self, indices: torch.Tensor) -> IndexPlan:
-        """Validate a batch of multi-indices and plan its evaluation (cached).
-
-        The plan (:func:`tnreg.models.evaluate.plan_evaluation`) picks, per node, the merge
-        order and kind (memoized pairs or Khatri-Rao outer products) and the root's finish
-        from the batch's distinct sub-tuple counts; ``plan.cost_report()`` shows it.
-        """
-        if self._index_plan is not None and self._index_plan.matches(indices):
-            return self._index_plan
-        checked = check_indices(indices, self.dims, device=self._ones.device)
-        self._index_plan = plan_evaluation(
-            self.tree, self._schedule, checked, self.dims, self.widths, members=self.members
+        top = evaluate_pooling(
+            self._pooling, mats, leaves, schedule, weighted=self.output != "ones"
         )
-        return self._index_plan
+        if schedule.outer is not None:  # the matrix-product finish gathered the samples: (E, B)
+            return self._finish(top)
+        return self._finish(top.index_select(0, schedule.output)[..., 0].T)
+
+    def schedule_indices(self, indices: torch.Tensor) -> IndexSchedule:
+        """Validate a batch of multi-indices and schedule its evaluation (cached).
+
+        The index schedule (:func:`tnreg.models.engine.schedule_evaluation`) picks, per node,
+        the merge order and kind (memoized pairs or Khatri-Rao outer products) and the root's
+        finish from the batch's distinct sub-tuple counts; ``cost_report()`` shows it.
+        """
+        cached = self._index_schedule
+        if cached is not None and cached.matches(indices):
+            return cached
+        checked = base.check_indices(indices, self.dims, device=self._ones.device)
+        self._index_schedule = schedule_evaluation(
+            self.tree, self._pooling, checked, self.dims, self.widths, members=self.members
+        )
+        return self._index_schedule
 
     def forward_sensing(self, vectors: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
         """<W, x_0 ⊗ ... ⊗ x_{N-1}> for a batch of rank-one measurements.
@@ -313,57 +326,17 @@ class HierarchicalTensorFactorization(base.Factorization):
         ``vectors`` is one (B, d_n) tensor per mode, or a (B, N, d) tensor when all modes have
         size d. Returns shape (B,), or (E, B) for an ensemble.
         """
-        xs = check_vectors(vectors, self.dims, like=self._ones)
+        xs = base.check_vectors(vectors, self.dims, like=self._ones)
         mats = self.matrices()
         leaf_values = {
             v: torch.einsum("bd,edr->ber", xs[self.tree.nodes[v]["mode"]], mats[v])
             for v in self.tree
             if self.tree.out_degree(v) == 0
         }
-        return self._finish(self._bottom_up(mats, leaf_values, None)[..., 0].T)
-
-    def _bottom_up(self, mats, values, plan: IndexPlan | None) -> torch.Tensor:
-        """Product pooling then the node matrix, children before parents; the root's table.
-
-        Tables are laid out (rows, E, channels) so that gathering rows reads contiguous memory.
-        With an index plan, pooling runs the plan's pairwise merges at distinct rows only;
-        without one (sensing) every child value is already per sample.
-        """
-        for node, kids in self._schedule:
-            operands = [values.pop(k) for k in kids]
-            if plan is None:
-                pooled = operands[0]
-                for t in operands[1:]:
-                    pooled = pooled * t
-            else:
-                merges = plan.merges[node]
-                last = merges[-1] if merges else None
-                fused = node == self._root and plan.outer is None and last and last.kind == "pairs"
-                for m in merges[:-1] if fused else merges:
-                    a, b = operands[m.a], operands[m.b]
-                    if m.kind == "outer":  # every row of a times every row of b
-                        operands.append((a.unsqueeze(1) * b.unsqueeze(0)).flatten(0, 1))
-                    else:
-                        operands.append(_PairMerge.apply(a, b, m.rows_a, m.rows_b, False))
-                if fused:  # the root's last merge and its weighted sum in one pass, in chunks
-                    a, b = operands[last.a], operands[last.b]
-                    if self.output != "ones":
-                        a = a * mats[node][..., 0]
-                    if last.pattern is not None and sampled.usable(a):
-                        return sampled.sampled_dot(a, b, last.pattern).unsqueeze(-1)
-                    return _PairMerge.apply(a, b, last.rows_a, last.rows_b, True).unsqueeze(-1)
-                if node == self._root and plan.outer is not None:
-                    weights = None if self.output == "ones" else mats[node]
-                    a, b = (operands[i] for i in plan.outer)
-                    return _outer_finish(a, b, weights, plan.output)
-                pooled = operands[-1]
-            if node == self._root:  # (R, 1) output layer: a weighted sum over channels
-                if self.output != "ones":
-                    pooled = pooled * mats[node][..., 0]
-                values[node] = pooled.sum(-1, keepdim=True)
-            else:
-                values[node] = _channel_matmul(pooled, mats[node])
-        return values[self._root]
+        top = evaluate_pooling(
+            self._pooling, mats, leaf_values, None, weighted=self.output != "ones"
+        )
+        return self._finish(top[..., 0].T)
 
     def to_dense(self, *, max_entries: int = base.DEFAULT_MAX_DENSE) -> torch.Tensor:
         """The whole end tensor, shape dims (or (E, *dims)); refuses above ``max_entries``."""
@@ -447,91 +420,6 @@ def _balance_node(vecs: list[torch.Tensor]) -> float:
     return float(shift.abs().max())
 
 
-def _channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """(U, E, R) @ (E, R, S) -> (U, E, S), member by member."""
-    if m.shape[0] == 1:  # squeeze, not [0]: its backward is a view, not zeros plus a copy
-        return (x.squeeze(1) @ m.squeeze(0)).unsqueeze(1)
-    return torch.bmm(x.transpose(0, 1), m).transpose(0, 1).contiguous()  # strided in: no copy
-
-
-_CHUNK_ELEMENTS = 2**17  # rows per chunk x E x R: a chunk's gathered rows stay in cache
-
-
-def _chunk_rows(a: torch.Tensor, n: int) -> int:
-    """Rows per chunk: cache-sized on the CPU; all at once on a GPU (launches cost more there)."""
-    if a.is_cuda:
-        return max(n, 1)
-    return max(1, _CHUNK_ELEMENTS // max(1, a.shape[1] * a.shape[2]))
-
-
-class _PairMerge(torch.autograd.Function):
-    """One memoized merge, ``out[u] = a[ra[u]] * b[rb[u]]`` (``(U, E, R)``), or with
-    ``reduce=True`` the root's last merge fused with its sum over channels (``(U, E)``).
-
-    Unfused, the gathered (U, E, R) operands and their product are materialized and kept for
-    the backward pass (three U × E × R arrays: 120 MB at U = 10,000, R = 1,000 in float32).
-    Here each chunk of rows is gathered and multiplied (and summed) while it is in cache, and
-    the backward pass regathers per chunk and scatters with ``index_add_``. Under
-    ``create_graph=True`` the backward runs as one differentiable pass, so double backward works.
-    """
-
-    @staticmethod
-    def forward(ctx, a, b, ra, rb, reduce):
-        ctx.save_for_backward(a, b, ra, rb)
-        ctx.reduce = reduce
-        n = ra.shape[0]
-        step = _chunk_rows(a, n)
-        out = a.new_empty(n, a.shape[1]) if reduce else a.new_empty(n, *a.shape[1:])
-        for s in range(0, n, step):
-            prod = a.index_select(0, ra[s : s + step]) * b.index_select(0, rb[s : s + step])
-            out[s : s + step] = prod.sum(-1) if reduce else prod
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b, ra, rb = ctx.saved_tensors
-        if ctx.reduce:
-            grad = grad[..., None]
-        need_a, need_b = ctx.needs_input_grad[:2]
-        if torch.is_grad_enabled():  # create_graph=True: one differentiable pass, no chunks
-            return *pair_grads(a, b, ra, rb, grad, need_a, need_b), None, None, None
-        ga = torch.zeros_like(a) if need_a else None
-        gb = torch.zeros_like(b) if need_b else None
-        n = ra.shape[0]
-        step = _chunk_rows(a, n)
-        for s in range(0, n, step):
-            ia, ib, g = ra[s : s + step], rb[s : s + step], grad[s : s + step]
-            if ga is not None:
-                ga.index_add_(0, ia, b.index_select(0, ib) * g)
-            if gb is not None:
-                gb.index_add_(0, ib, a.index_select(0, ia) * g)
-        return ga, gb, None, None, None
-
-
-def _outer_finish(
-    a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor | None, output: torch.Tensor
-) -> torch.Tensor:
-    """Root values at the samples, (E, B): one GEMM over every pair of rows of a (Ua, E, R) and
-    b (Ub, E, R), then one gather of the flattened (Ua, Ub) result at ``output``.
-
-    ``weights`` is the (E, R, 1) output layer, or ``None`` when it is fixed to ones. The GEMM
-    result is gathered where it is made, so the backward pass scatters into a contiguous
-    (Ua, Ub) gradient and runs two contiguous GEMMs.
-    """
-    if weights is not None:  # the output layer's weight per channel (E, R), on the smaller
-        if a.shape[0] <= b.shape[0]:
-            a = a * weights[..., 0]
-        else:
-            b = b * weights[..., 0]
-    if a.shape[1] == 1:  # a single model: views, so the backward pass allocates no zeros
-        full = a.reshape(a.shape[0], -1) @ b.reshape(b.shape[0], -1).T
-        return full.view(1, -1).index_select(1, output)
-    # one batched GEMM for all members (a loop over members was 3x slower at 32 members on the
-    # CPU; members still match single models to rounding, bit for bit in most shapes measured)
-    full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
-    return full.flatten(1).index_select(1, output)
-
-
 def _compact(values):
     """One value if all agree, else the sorted distinct values."""
     distinct = sorted(set(values))
@@ -560,6 +448,10 @@ class CP(HierarchicalTensorFactorization):
         weighted: bool = False,
         **kwargs,
     ) -> None:
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+            raise ValueError(
+                f"CP rank must be a positive int (the number of components); got {rank!r}"
+            )
         super().__init__(
             trees.star(order), dims, rank, output="trainable" if weighted else "ones", **kwargs
         )

@@ -1,54 +1,47 @@
-"""The built-in claims of issue 11, registered in :data:`tnreg.theory.claims.REGISTRY`.
+"""The built-in claims: which modules register them, and their order in the table.
 
-====  ====================  ==========  ================================================
- #    name                  status      statement (short)
-====  ====================  ==========  ================================================
- 1    cp-rate               theorem     CP rate identity, general and balanced
- 2    cp-invariants         theorem     CP invariants: flow-constant, exact GD change
- 3    zero-stays-zero       derived     zero (local) components stay zero
- 4    cp-incremental        derived     CP components rise one at a time (small init)
- 5    cp-blowup             derived     blow-up time ∝ σ(0)^{-(N-2)/N}
- 6    htf-invariants        theorem     HTF invariants conserved; off-diagonal not
- 7    htf-rate              theorem     HTF local-component rate identity
- 8    htf-incremental       derived     node ranks grow one step at a time
- 9    rank-bound            theorem     rank [W]_ν <= local components; min-cut bound
- 10   eps-bounds            theorem     unbalanced ε-bounds of the 2021 Theorem 1
- 11   deep-cp-exponent      hypothesis  deep CP growth exponent 2 − 2/(N·L)
- 12   dmf-rate              theorem     deep matrix factorization singular-value rate
- 13   razin-cohen-2x2       theorem     det sign kept, |W₁₁| → ∞, erank → 1
- 14   greedy-low-rank       theorem     GD approaches greedy rank-1-at-a-time learning
- 15   separation-rank       theorem     one-hot values arranged by I equal [W]_I
-====  ====================  ==========  ================================================
-
-Importing this module registers them (``run_claims`` does it on first use).
+Each catalog module registers its claims in :data:`tnreg.theory.registry.REGISTRY` when it is
+imported; :func:`load_builtin` imports every module in :data:`CLAIM_MODULES` (once) and puts
+the built-in claims first, in the order of the modules and, within a module, of definition.
+A claim module of another part of tnreg joins the built-in set by adding its dotted name to
+:data:`CLAIM_MODULES`; a user's module is loaded with ``tnreg verify --module``.
 """
 
 from __future__ import annotations
 
-from tnreg.theory import catalog_learning, catalog_rates  # noqa: F401  (registration)
-from tnreg.theory.claims import REGISTRY
+import importlib
 
-__all__ = ["BUILTIN"]
+from tnreg.theory.registry import REGISTRY
 
-BUILTIN = (
-    "cp-rate",
-    "cp-invariants",
-    "zero-stays-zero",
-    "cp-incremental",
-    "cp-blowup",
-    "htf-invariants",
-    "htf-rate",
-    "htf-incremental",
-    "rank-bound",
-    "eps-bounds",
-    "deep-cp-exponent",
-    "dmf-rate",
-    "razin-cohen-2x2",
-    "greedy-low-rank",
-    "separation-rank",
+__all__ = ["CLAIM_MODULES", "builtin_names", "load_builtin"]
+
+CLAIM_MODULES = (
+    "tnreg.theory.catalog_rates",
+    "tnreg.theory.catalog_invariants",
+    "tnreg.theory.catalog_ranks",
+    "tnreg.theory.catalog_learning",
+    "tnreg.theory.catalog_depth",
 )
 
-_ordered = {name: REGISTRY.pop(name) for name in BUILTIN}
-_ordered.update(REGISTRY)  # claims a user registered before this import keep their place after
-REGISTRY.clear()
-REGISTRY.update(_ordered)
+_BUILTIN: list[str] = []
+
+
+def load_builtin() -> list[str]:
+    """Import the claim modules (first call only); the built-in claims' names, in order."""
+    if _BUILTIN:
+        return list(_BUILTIN)
+    before = dict(REGISTRY)
+    for name in CLAIM_MODULES:
+        importlib.import_module(name)
+    mine = [n for n in REGISTRY if n not in before]
+    ordered = {n: REGISTRY[n] for n in mine}
+    ordered.update(before)  # claims a user registered earlier keep their place after
+    REGISTRY.clear()
+    REGISTRY.update(ordered)
+    _BUILTIN.extend(mine)
+    return list(mine)
+
+
+def builtin_names() -> list[str]:
+    """The names of the built-in claims, in table order."""
+    return load_builtin()

@@ -14,11 +14,12 @@ projected gradient γ_{ν,r}
     ν and its K vectors scaled to unit norm, every other parameter as it is (DESIGN §4).
     For completion, ``∇L(W)`` lives on the observed entries, so γ is a sum over the batch.
 predicted rate
-    General form ``dσ/dt = γ Σ_j Π_{j'≠j} ||v_j'||²``; balanced form ``K γ σ^{2-2/K}``; when the
+    General form ``dσ/dt = γ Σ_j Π_{j'≠j} ||v_j'||² = γ σ² Σ_j 1/||v_j||²``; balanced form
+    ``K γ σ^a`` with the growth exponent ``a = 2 - 2/K`` (:func:`growth_exponent`); when the
     squared norms of the K vectors differ by at most ε (the unbalancedness, conserved by
-    gradient flow), ``K γ σ^{2-2/K}`` and ``K γ (σ^{2/K} + ε)^{K-1}`` bracket the rate
-    (Razin, Maman & Cohen 2021, Theorem 1; the lower bound is AM–GM, the upper one
-    ``min_j ||v_j||² <= σ^{2/K}``).
+    gradient flow), ``K γ σ² / (σ^{2/K} + ε)`` and ``K γ (σ^{2/K} + ε)^{K-1}`` bracket the
+    rate (Razin, Maman & Cohen 2021, Theorem 1: every ``||v_j||²`` lies between
+    ``σ^{2/K} - ε`` and ``σ^{2/K} + ε``).
 measured rate
     ``dσ/dt = <∇_θ σ, -∇_θ L>`` by a Jacobian–vector product (autograd) at the current
     parameters: it uses no formula of the paper, only the chain rule.
@@ -35,12 +36,14 @@ from collections.abc import Callable, Mapping
 import torch
 
 from tnreg.components import local_norms, local_squared_norms, local_vectors
+from tnreg.errors import TnregError
 from tnreg.typing import Node
 
 __all__ = [
     "TheoryError",
     "balanced_rates",
     "completion_loss",
+    "growth_exponent",
     "measured_rates",
     "predicted_rates",
     "projected_gradients",
@@ -51,7 +54,7 @@ __all__ = [
 Rates = dict[Node, torch.Tensor]
 
 
-class TheoryError(ValueError):
+class TheoryError(TnregError, ValueError):
     """A theory quantity cannot be computed for the given model or data."""
 
 
@@ -203,6 +206,19 @@ def _k_sigma(model: torch.nn.Module) -> tuple[dict[Node, int], Rates]:
     return {v: len(x) for v, x in vecs.items()}, {v: s.detach() for v, s in sig.items()}
 
 
+def growth_exponent(k: float) -> float:
+    """The exponent ``a = 2 - 2/K`` of the balanced rate ``dσ/dt = K γ σ^a`` (K vectors).
+
+    The time to leave a plateau from ``σ(0)`` then scales as ``σ(0)^{1-a}``.
+
+    Examples
+    --------
+    >>> growth_exponent(3), growth_exponent(2)
+    (1.3333333333333335, 1.0)
+    """
+    return 2 - 2 / k
+
+
 def balanced_rates(model: torch.nn.Module, gammas: Mapping[Node, torch.Tensor]) -> Rates:
     """The balanced form ``dσ/dt = K_ν γ σ^{2-2/K_ν}`` (exact when the K vectors have equal norms).
 
@@ -216,7 +232,7 @@ def balanced_rates(model: torch.nn.Module, gammas: Mapping[Node, torch.Tensor]) 
     4.0
     """
     ks, sig = _k_sigma(model)
-    return {v: ks[v] * gammas[v].to(s) * s.pow(2 - 2 / ks[v]) for v, s in sig.items()}
+    return {v: ks[v] * gammas[v].to(s) * s.pow(growth_exponent(ks[v])) for v, s in sig.items()}
 
 
 def unbalancedness(model: torch.nn.Module) -> Rates:
@@ -236,12 +252,16 @@ def unbalancedness(model: torch.nn.Module) -> Rates:
 
 
 def rate_bounds(
-    model: torch.nn.Module, gammas: Mapping[Node, torch.Tensor], eps: Mapping[Node, torch.Tensor]
+    model: torch.nn.Module,
+    gammas: Mapping[Node, torch.Tensor],
+    eps: Mapping[Node, torch.Tensor] | float,
 ) -> tuple[Rates, Rates]:
     """Lower and upper bounds of dσ/dt given unbalancedness ε (Theorem 1 of the 2021 paper).
 
-    With ``a = K γ σ^{2-2/K}`` and ``b = K γ (σ^{2/K} + ε)^{K-1}``: ``a <= dσ/dt <= b`` when
-    γ >= 0, ``b <= dσ/dt <= a`` when γ < 0. Returns ``(lower, upper)``.
+    With ``a = K γ σ² / (σ^{2/K} + ε)`` and ``b = K γ (σ^{2/K} + ε)^{K-1}``: ``a <= dσ/dt <= b``
+    when γ >= 0 and ``b <= dσ/dt <= a`` when γ < 0. ``eps`` is one number (the paper's ε: the
+    largest unbalancedness at initialization) or per node and channel. Returns
+    ``(lower, upper)``; with ε = 0 both are the balanced rate.
 
     Examples
     --------
@@ -251,15 +271,16 @@ def rate_bounds(
     ...     _ = model.load_matrices_({0: torch.ones(2, 1), 1: 2 * torch.ones(2, 1)})
     >>> lo, hi = rate_bounds(model, {(0, 1): torch.ones(1, 1)}, unbalancedness(model))
     >>> round(float(lo[(0, 1)]), 9), float(hi[(0, 1)])  # the exact rate 10 lies between
-    (8.0, 20.0)
+    (3.2, 20.0)
     """
     ks, sig = _k_sigma(model)
     lower: Rates = {}
     upper: Rates = {}
     for v, s in sig.items():
         k, g = ks[v], gammas[v].to(s)
-        a = k * g * s.pow(2 - 2 / k)
-        b = k * g * (s.pow(2 / k) + eps[v].to(s)).pow(k - 1)
+        e = eps if isinstance(eps, (int, float)) else eps[v].to(s)
+        a = k * g * s.square() / (s.pow(2 / k) + e)
+        b = k * g * (s.pow(2 / k) + e).pow(k - 1)
         lower[v], upper[v] = torch.minimum(a, b), torch.maximum(a, b)
     return lower, upper
 

@@ -1,8 +1,11 @@
 """Training: optimizers, losses, the loop, trackers, run directories and a gradient-flow solver.
 
 - :mod:`tnreg.train.config`: :class:`TrainConfig` / :class:`ModelConfig`, TOML and overrides.
-- :mod:`tnreg.train.optim`: :class:`GroupRMSprop` (DESIGN §6, one scalar per ensemble member)
-  and :func:`make_optimizer` (``gd``, ``sgd``, ``adam``, ``group_rmsprop``).
+- :mod:`tnreg.train.build`: :func:`build_tree` and :func:`build_model`, a model config turned
+  into its mode tree and its factorization.
+- :mod:`tnreg.train.optim`: :class:`GroupRMSprop` (the papers' adaptive-step GD, one scalar
+  per ensemble member) and :func:`make_optimizer` (``gd``, ``sgd``, ``adam``,
+  ``group_rmsprop``).
 - :mod:`tnreg.train.losses`: per-member ``mse`` (default), ``l1``, ``huber``.
 - :mod:`tnreg.train.step`: one CUDA-graph-friendly step; the mini-batch sampler.
 - :mod:`tnreg.train.loop`: :func:`fit` -> :class:`RunResult`.
@@ -11,12 +14,12 @@
 - :mod:`tnreg.train.flow`: adaptive Dormand–Prince integration of gradient flow.
 """
 
+from tnreg.train.build import build_model, build_tree
 from tnreg.train.config import (
     ConfigError,
     ModelConfig,
     TrainConfig,
     apply_overrides,
-    build_model,
     load_config,
 )
 from tnreg.train.flow import FlowResult, gradient_flow
@@ -37,6 +40,7 @@ __all__ = [
     "TrainConfig",
     "apply_overrides",
     "build_model",
+    "build_tree",
     "fit",
     "gradient_flow",
     "load_config",

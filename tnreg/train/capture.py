@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from tnreg.train.inputs import schedule_inputs
 from tnreg.train.losses import LossFn
 from tnreg.train.step import train_step
 
@@ -40,8 +41,8 @@ class CapturedStep:
     ----------
     model, inputs, values, optimizer, loss_fn
         As for :func:`~tnreg.train.step.train_step`; ``inputs`` and ``values`` stay fixed
-        (full-batch training). Index inputs of a model with ``plan_indices`` are planned once
-        here (the plan lookup compares batches on the host, which a graph cannot do).
+        (full-batch training). Index inputs of a model with ``schedule_indices`` are scheduled
+        once here (the schedule lookup compares batches on the host, which a graph cannot do).
     enabled
         ``False`` always runs the eager step (the switch to turn capture off).
     warmup
@@ -81,9 +82,7 @@ class CapturedStep:
             raise ValueError(
                 f"warmup must be an int >= 1 (eager steps before capture); got {warmup!r}"
             )
-        if isinstance(inputs, torch.Tensor) and not inputs.is_floating_point():
-            if hasattr(model, "plan_indices"):
-                inputs = model.plan_indices(inputs)
+        inputs = schedule_inputs(model, inputs)
         self.model, self.inputs, self.values = model, inputs, values
         self.optimizer, self.loss_fn = optimizer, loss_fn
         self.warmup = warmup

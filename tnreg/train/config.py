@@ -54,6 +54,9 @@ from typing import Any
 
 import torch
 
+from tnreg import trees
+from tnreg.errors import TnregError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -70,7 +73,6 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "apply_overrides",
-    "build_model",
     "load_config",
     "resolve_device",
     "resolve_dtype",
@@ -86,7 +88,7 @@ OUTPUTS = ("trainable", "ones")
 TRACKER_NAMES = ("loss", "errors", "param_norm", "spectra", "components", "invariants")
 
 
-class ConfigError(ValueError):
+class ConfigError(TnregError, ValueError):
     """A config value is missing, unknown, of the wrong type or out of range."""
 
 
@@ -134,9 +136,40 @@ def _check_float(
         _fail(key, what + (" or none" if optional else ""), value)
 
 
+def _check_tree(config: ModelConfig, prefix: str) -> None:
+    """``model.tree``: a builder name or nested lists of ``order`` modes, for ``kind = "htf"``."""
+    key, tree = prefix + "tree", config.tree
+    if isinstance(tree, str) and tree not in TREES:
+        quoted = " (a list, not a string: drop the quotes)" if tree.lstrip()[:1] in "[(" else ""
+        raise ConfigError(
+            f"config key {key!r}: unknown value {tree!r}; valid options: {list(TREES)}, or "
+            f"nested lists of modes such as [[0, 1], [2, 3]]{quoted}"
+        )
+    if not isinstance(tree, (str, list)):
+        _fail(key, f"one of {list(TREES)} or a nested list of modes", tree)
+    if config.kind != "htf" and tree not in ("balanced", "star"):  # "balanced": the default
+        shape = "star(order)" if config.kind == "cp" else "star(2)"
+        raise ConfigError(
+            f"config key {key!r} applies to kind = 'htf' only; kind = {config.kind!r} always "
+            f"builds on the star tree {shape}; got tree = {tree!r}: remove {key}, or set "
+            f"{prefix}kind = 'htf'"
+        )
+    if config.kind == "htf" and isinstance(tree, list):
+        try:
+            modes = trees.order(trees.from_nested(tree))
+        except trees.ModeTreeError as err:
+            raise ConfigError(f"config key {key!r}: {err}") from None
+        if modes != config.order:
+            raise ConfigError(
+                f"config key {key!r} has {modes} modes but {prefix}order = {config.order}; "
+                f"make them agree (e.g. set {prefix}order = {modes}, or list all "
+                f"{config.order} modes 0..{config.order - 1} in the tree)"
+            )
+
+
 @dataclass
 class ModelConfig:
-    """Which factorization ``tnreg train`` builds (see :func:`build_model`).
+    """Which factorization ``tnreg train`` builds (see :func:`tnreg.train.build_model`).
 
     Attributes
     ----------
@@ -144,8 +177,9 @@ class ModelConfig:
         ``"htf"`` (hierarchical tensor factorization on ``tree``), ``"cp"`` (star tree, ``widths``
         components) or ``"deep_mf"`` (deep matrix factorization, ``depth`` matrices, order 2).
     tree
-        ``"balanced"``, ``"star"``, ``"caterpillar"`` or a nested list of modes (``[[0, 1], [2]]``);
-        used by ``kind="htf"``.
+        ``"balanced"``, ``"star"``, ``"caterpillar"`` or a nested list of ``order`` modes
+        (``[[0, 1], [2]]``); only for ``kind="htf"`` (CP and deep MF build on a star tree and
+        refuse any other tree than the default).
     order, dims, widths, depth
         Number of modes, mode sizes (one int or one per mode), channels per interior node (an int
         or a per-level list, root first; the rank for CP) and matrices per node.
@@ -173,11 +207,8 @@ class ModelConfig:
     def validate(self, prefix: str = "model.") -> ModelConfig:
         """Check every field; raises :class:`ConfigError` naming the key."""
         _check_choice(prefix + "kind", self.kind, MODEL_KINDS)
-        if isinstance(self.tree, str):
-            _check_choice(prefix + "tree", self.tree, TREES)
-        elif not isinstance(self.tree, list):
-            _fail(prefix + "tree", f"one of {list(TREES)} or a nested list of modes", self.tree)
         _check_int(prefix + "order", self.order, 2)
+        _check_tree(self, prefix)
         for key in ("dims", "widths"):
             value = getattr(self, key)
             items = value if isinstance(value, list) else [value]
@@ -194,6 +225,17 @@ class ModelConfig:
         _check_int(prefix + "seed", self.seed, 0)
         _check_int(prefix + "ensemble", self.ensemble, 1, optional=True)
         return self
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], *, where: str = "config") -> ModelConfig:
+        """Build and validate a model config from a ``[model]`` table; unknown keys are errors.
+
+        Examples
+        --------
+        >>> ModelConfig.from_dict({"kind": "cp", "order": 5}).order
+        5
+        """
+        return _build(cls, raw, "model.", where).validate()
 
 
 @dataclass
@@ -395,6 +437,20 @@ def _resolve_key(key: str) -> list[str]:
     return parts
 
 
+def _check_override_key(parts: list[str], item: str) -> None:
+    """An override naming no config field is reported as coming from ``--set``."""
+    if parts[0] == "data" or parts in (["model"], ["data"]):
+        return  # make_dataset checks the data keys; from_dict checks the tables' types
+    prefix = "model." if parts[0] == "model" else ""
+    names = [f.name for f in dataclasses.fields(ModelConfig if prefix else TrainConfig)]
+    names = [n for n in names if n not in ("model", "data")]
+    if ".".join(parts[1:] if prefix else parts) not in names:
+        raise ConfigError(
+            f"unknown config key {'.'.join(parts)!r} in --set {item!r}; valid keys: "
+            f"{[prefix + n for n in names]}"
+        )
+
+
 def apply_overrides(
     raw: Mapping[str, Any], overrides: Sequence[str], *, where: str = "config"
 ) -> TrainConfig:
@@ -413,6 +469,7 @@ def apply_overrides(
         if not sep or not key:
             raise ConfigError(f"override {item!r}: expected key=value, e.g. 'lr=1e-3'")
         parts = _resolve_key(key)
+        _check_override_key(parts, item)
         node = raw
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -447,56 +504,3 @@ def resolve_dtype(name: str) -> torch.dtype:
     """``"float32"`` or ``"float64"`` -> the torch dtype."""
     _check_choice("dtype", name, DTYPES)
     return torch.float32 if name == "float32" else torch.float64
-
-
-def build_model(
-    config: ModelConfig, *, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
-) -> torch.nn.Module:
-    """The factorization a :class:`ModelConfig` describes (validated first).
-
-    Raises
-    ------
-    ConfigError
-        On an invalid field or a tree/widths combination the model rejects.
-
-    Examples
-    --------
-    >>> build_model(ModelConfig(kind="cp", order=3, dims=4, widths=2))  # doctest: +ELLIPSIS
-    CP(order=3, dims=(4, 4, 4), rank=2, factors per component=3 (output fixed to ones), ...)
-    """
-    from tnreg.models import CP, HierarchicalTensorFactorization, deep_matrix_factorization
-
-    config.validate()
-    common = {
-        "ensemble": config.ensemble,
-        "init_std": config.init_std,
-        "init_mean": config.init_mean,
-        "seed": config.seed,
-        "dtype": dtype,
-        "device": device,
-    }
-    try:
-        if config.kind == "cp":
-            weighted = config.output == "trainable"
-            return CP(config.order, config.dims, config.widths, weighted=weighted,
-                      depth=config.depth, **common)  # fmt: skip
-        if config.kind == "deep_mf":
-            dims = config.dims if isinstance(config.dims, list) else [config.dims] * 2
-            if config.order != 2 or len(dims) != 2 or config.depth < 2:
-                raise ConfigError(
-                    f"model kind 'deep_mf' needs order = 2, two dims and depth >= 2; got "
-                    f"order={config.order}, dims={config.dims!r}, depth={config.depth}"
-                )
-            return deep_matrix_factorization(dims[0], dims[1], config.widths, config.depth,
-                                             **common)  # fmt: skip
-        from tnreg.data.targets import tree_from_config
-
-        tree = tree_from_config(config.tree, config.order)
-        return HierarchicalTensorFactorization(
-            tree, config.dims, config.widths, depth=config.depth,
-            output=config.output or "trainable", **common,
-        )  # fmt: skip
-    except ConfigError:
-        raise
-    except (ValueError, TypeError) as err:
-        raise ConfigError(f"config table 'model': cannot build the model: {err}") from None

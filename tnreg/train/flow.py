@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from tnreg.train.inputs import move_inputs, schedule_inputs, split_inputs
 from tnreg.train.losses import loss_function
 from tnreg.train.step import evaluate
 from tnreg.train.trackers import TrackContext, Tracker, resolve_trackers, run_trackers
@@ -208,8 +209,6 @@ class _Flow:
     """The model, its data and loss as a vector field on the parameter list."""
 
     def __init__(self, model: torch.nn.Module, data: Any, loss_fn, keep_states: bool) -> None:
-        from tnreg.train.loop import _data_split, _planned, _to
-
         self.model = model
         self.params = [p for p in model.parameters() if p.requires_grad]
         if any(p.dtype != torch.float64 for p in self.params):
@@ -218,8 +217,8 @@ class _Flow:
                 "meaningless in float32); build it with dtype=torch.float64 or call model.double()"
             )
         device = self.params[0].device
-        inputs, values = _data_split(data, "train")
-        self.inputs = _planned(model, _to(inputs, device, torch.float64))
+        inputs, values = split_inputs(data, "train")
+        self.inputs = schedule_inputs(model, move_inputs(inputs, device, torch.float64))
         self.values = values.to(device, torch.float64)
         self.loss_fn = loss_fn
         self.members = self.params[0].shape[0]

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from tnreg.train.config import TrainConfig, resolve_device, resolve_dtype
+from tnreg.train.inputs import move_inputs, schedule_inputs, split_inputs
 from tnreg.train.losses import loss_function
 from tnreg.train.optim import make_optimizer
 from tnreg.train.rundir import RunDir, model_spec
@@ -86,37 +87,6 @@ class RunResult:
     final: dict[str, list] = field(default_factory=dict)
     run_dir: Path | None = None
     wall_time_s: float = 0.0
-
-
-def _data_split(data: Any, split: str) -> tuple[Any, torch.Tensor | None]:
-    values = getattr(data, f"{split}_values", None)
-    inputs = getattr(data, f"{split}_indices", None)
-    if inputs is None:
-        inputs = getattr(data, f"{split}_vectors", None)
-    if split == "train" and (inputs is None or values is None):
-        raise TypeError(
-            "data must have train_values and train_indices (completion) or train_vectors "
-            f"(sensing), e.g. a tnreg.data.Dataset; got {type(data).__name__}"
-        )
-    if values is not None and values.numel() == 0:
-        return None, None
-    return inputs, values
-
-
-def _to(inputs: Any, device: torch.device, dtype: torch.dtype) -> Any:
-    if inputs is None:
-        return None
-    if isinstance(inputs, (list, tuple)):
-        return [x.to(device=device, dtype=dtype) for x in inputs]
-    return inputs.to(device) if not inputs.is_floating_point() else inputs.to(device, dtype)
-
-
-def _planned(model: torch.nn.Module, inputs: Any) -> Any:
-    """Full-batch index inputs become a reusable index plan (no re-checking every step)."""
-    if isinstance(inputs, torch.Tensor) and not inputs.is_floating_point():
-        if hasattr(model, "plan_indices"):
-            return model.plan_indices(inputs)
-    return inputs
 
 
 def _num_samples(inputs: Any) -> int:
@@ -172,9 +142,9 @@ class _Session:
         self.dtype = resolve_dtype(config.dtype)
         self.model = model.to(device=self.device, dtype=self.dtype)
         self.members = next(iter(model.parameters())).shape[0]
-        train_inputs, train_values = _data_split(data, "train")
-        test_inputs, test_values = _data_split(data, "test")
-        self.train_raw = _to(train_inputs, self.device, self.dtype)
+        train_inputs, train_values = split_inputs(data, "train")
+        test_inputs, test_values = split_inputs(data, "test")
+        self.train_raw = move_inputs(train_inputs, self.device, self.dtype)
         self.train_values = train_values.to(self.device, self.dtype)
         self.loss_fn = loss_function(config.loss, huber_delta=config.huber_delta)
         self.optimizer = make_optimizer(
@@ -184,8 +154,8 @@ class _Session:
         n = _num_samples(self.train_raw)
         bs = config.batch_size
         self.sampler = BatchSampler(n, bs, seed=config.seed) if bs is not None and bs < n else None
-        test_plan = _planned(model, _to(test_inputs, self.device, self.dtype))
-        self.train_inputs = _planned(model, self.train_raw)
+        test_plan = schedule_inputs(model, move_inputs(test_inputs, self.device, self.dtype))
+        self.train_inputs = schedule_inputs(model, self.train_raw)
         self.captured = None
         if self.sampler is None and self.device.type == "cuda" and config.capture:
             from tnreg.train.capture import CapturedStep
@@ -260,7 +230,7 @@ class _Session:
             run.write_config(self.config.to_dict())
             self.good = self.snapshot()
         report = getattr(self.train_inputs, "cost_report", None)
-        if report is not None:  # how the full batch is evaluated (an index plan)
+        if report is not None:  # how the full batch is evaluated (an index schedule)
             run.write_text("plan.txt", report() + "\n")
         return run
 

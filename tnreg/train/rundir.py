@@ -12,8 +12,8 @@ Layout
       checkpoints/best.pt  the state with the lowest total training loss seen at a check
       figures/             plots (written by tnreg.plots)
       summary.json         why and when the run stopped, final metrics per member
-      plan.txt             how the training batch is evaluated (index inputs: the plan's
-                           cost report)
+      plan.txt             how the training batch is evaluated (index inputs: the index
+                           schedule's cost report)
 
 Checkpoints are written atomically (a temporary file, then a rename) and metric rows are
 flushed at every check, so a crash or Ctrl-C leaves a readable directory. Read the metrics with
@@ -32,6 +32,8 @@ from typing import Any
 
 import torch
 
+from tnreg.errors import TnregError
+
 __all__ = [
     "FIXED_COLUMNS",
     "RunDir",
@@ -44,7 +46,7 @@ __all__ = [
 FIXED_COLUMNS = ("step", "time_s", "member")
 
 
-class RunDirError(ValueError):
+class RunDirError(TnregError, ValueError):
     """A run directory is missing, not a run directory, or would be overwritten."""
 
 

@@ -4,7 +4,7 @@ Vocabulary
 ----------
 inputs
     What the model is evaluated at: a ``(B, N)`` long tensor of multi-indices (completion), a
-    precomputed :class:`tnreg.models.gather.IndexPlan` of such a batch (full-batch training:
+    precomputed :class:`tnreg.models.engine.IndexSchedule` of such a batch (full-batch training:
     the memoization bookkeeping is built once), or a ``(B, N, d)`` float tensor of rank-one
     measurement vectors (sensing, ``forward_sensing``), or a list of ``(B, d_n)`` vectors,
     one per mode (sensing, as :class:`tnreg.data.Dataset` holds them).

@@ -6,15 +6,14 @@ the batch: the entries of the matrix product ``a @ b.T`` at a fixed sparsity pat
 a sampled dense-dense product (``torch.sparse.sampled_addmm``) computes them without gathering
 any row, and the backward pass is two sparse-times-dense products (``G @ b`` and ``G.T @ a``,
 with ``G`` the gradient on the pattern). Where the pattern holds a small fraction of all pairs
-this beats both the gathered merge and the dense GEMM over every pair (a CP of order 5 with
-``d=10``, ``R=1000`` and 10,000 entries: 9,522 of 100,000 pairs, forward and backward in
-about 0.6x the GEMM's time and 0.25x the gathered merge's; see ``BENCHMARKS.md``).
+this beats both the gathered merge and the dense GEMM over every pair (the cost-based planner,
+:mod:`tnreg.models.engine.planner`, decides; measurements in ``BENCHMARKS.md``).
 
 Ensembles need no loop over members: a (U, E, R) table read as (U·E, R) has row ``u·E + e``
 for member ``e``, so all members together are one block-diagonal pattern with the members
 interleaved (row ``u·E + e``, column ``j·E + e``), one kernel call for any E, on views.
 
-The pattern depends on the batch only, so it is built once per index plan.
+The pattern depends on the batch only, so it is built once per index schedule.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from tnreg.models.gather import pair_grads
+from tnreg.models.engine.kernels import pair_grads
 
 __all__ = ["Pattern", "sampled_dot", "usable"]
 
@@ -54,8 +53,8 @@ class Pattern:
     """The distinct pairs ``(rows_a[u], rows_b[u])`` of rows of an (na, ·) and an (nb, ·) table.
 
     ``rows_a``/``rows_b`` are kept in row-major order; ``order`` puts the given pairs in that
-    order (``None`` when they already are, as :func:`~tnreg.models.gather.distinct_rows` returns
-    them). Sparse layouts are built per ensemble size on first use.
+    order (``None`` when they already are, as :func:`~tnreg.models.engine.rows.distinct_rows`
+    returns them). Sparse layouts are built per ensemble size on first use.
     """
 
     shape: tuple[int, int]
@@ -165,7 +164,7 @@ def _rows(t: torch.Tensor) -> torch.Tensor:
 def _product(sparse: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """``sparse @ rows(t)`` as a fresh (U, E, R) table. ``addmm`` with ``beta=0`` into its own
     output: ``torch.mm`` of a sparse matrix zero-fills a result and copies it once more, two
-    extra passes over the output (without them a CP step of order 5 runs 1.18x faster)."""
+    extra passes over the output that this avoids."""
     out = t.new_empty((sparse.shape[0] // t.shape[1], *t.shape[1:]))
     flat = _rows(out)
     torch.addmm(flat, sparse, _rows(t), beta=0.0, out=flat)  # beta=0: out's contents ignored

@@ -1,4 +1,4 @@
-"""A cost-based evaluation planner for index batches: the order of the product pooling by data.
+"""The cost-based planner of index schedules: the order of the product pooling by data.
 
 Vocabulary
 ----------
@@ -16,17 +16,17 @@ finish
     the weighted sum over channels of the pooled table; the *matrix-product finish*: the root's
     value at every pair of rows of two tables as one GEMM, then one gather per sample; or, on
     the CPU, the *sampled finish*: the root's value only at the distinct pairs of rows that
-    occur, as a sampled matrix product (sparse kernels, :mod:`tnreg.models.sampled`).
+    occur, as a sampled matrix product (sparse kernels, :mod:`tnreg.models.engine.sampled`).
 
 For each interior node the planner picks the merge order and kinds and the finish with the
 smallest estimated cost: exact dynamic programming over child subsets up to
 ``exact_limit`` children (a Pareto frontier of (cost, rows) per subset), greedy above (the
 cheapest merge first). Costs are in units of one element of a broadcast multiply, forward and
-backward; the constants were fitted on a shared 2-core CPU at the issue's settings
-(``bench/bench_evaluate.py``): a gathered pair costs about :data:`PAIRS` units per channel
+backward; the constants were fitted on a 2-core CPU with ``bench/bench_evaluate.py``
+(``BENCHMARKS.md``): a gathered pair costs about :data:`PAIRS` units per channel
 (index_select forward, index_add backward), a multiply-add of a GEMM about :data:`GEMM`, more
 for skinny ones (:data:`SKINNY`), a pair and channel of the sampled finish :data:`SAMPLED`.
-The plan depends on the batch only; it is built once and reused by every training step.
+The schedule depends on the batch only; it is built once and reused by every training step.
 """
 
 from __future__ import annotations
@@ -36,12 +36,13 @@ from dataclasses import dataclass, replace
 import networkx as nx
 import torch
 
-from tnreg.models.gather import IndexPlan, Merge, distinct_rows
-from tnreg.models.sampled import Pattern
+from tnreg.models.engine.rows import distinct_rows
+from tnreg.models.engine.sampled import Pattern
+from tnreg.models.engine.schedules import IndexSchedule, Merge
 from tnreg.trees import node_names
 from tnreg.typing import Node
 
-__all__ = ["GEMM", "OUTER", "PAIRS", "SAMPLED", "plan_evaluation"]
+__all__ = ["GEMM", "OUTER", "PAIRS", "SAMPLED", "schedule_evaluation"]
 
 PAIRS = 1.25  # per row and channel: two gathers and a multiply (forward and backward)
 SAMPLED = 0.45  # per distinct pair and channel of the root's sampled matrix product (CPU)
@@ -62,35 +63,35 @@ class _State:
     recipe: tuple  # ("child", i) | (kind, left _State, right _State)
 
 
-def plan_evaluation(
+def schedule_evaluation(
     tree: nx.DiGraph,
-    schedule: list[tuple[Node, list[Node]]],
+    pooling: list[tuple[Node, list[Node]]],
     indices: torch.Tensor,
     dims: tuple[int, ...],
     widths: dict[Node, int],
     *,
     members: int = 1,
     exact_limit: int = 8,
-) -> IndexPlan:
-    """Plan the evaluation of a validated (B, N) batch with the cheapest merges per node.
+) -> IndexSchedule:
+    """Schedule the evaluation of a validated (B, N) batch with the cheapest merges per node.
 
-    ``schedule`` lists the interior nodes in postorder with their children (as in
-    :func:`tnreg.models.gather.plan_indices`); ``widths`` gives every interior node's channel
-    count. Returns an :class:`~tnreg.models.gather.IndexPlan` whose :meth:`cost_report` shows
-    the choice.
+    ``pooling`` lists the interior nodes in postorder with their children; ``widths`` gives
+    every interior node's channel count. Returns an
+    :class:`~tnreg.models.engine.schedules.IndexSchedule` whose ``cost_report()`` shows the
+    choice.
 
     Examples
     --------
     >>> from tnreg import trees
     >>> tree = trees.star(4)
     >>> idx = torch.randint(0, 10, (2000, 4), generator=torch.Generator().manual_seed(0))
-    >>> sched = [((0, 1, 2, 3), [0, 1, 2, 3])]
-    >>> plan = plan_evaluation(tree, sched, idx, (10,) * 4, {(0, 1, 2, 3): 1000})
-    >>> plan.outer is not None  # two Khatri-Rao halves and one matrix product at the root
+    >>> pooling = [((0, 1, 2, 3), [0, 1, 2, 3])]
+    >>> schedule = schedule_evaluation(tree, pooling, idx, (10,) * 4, {(0, 1, 2, 3): 1000})
+    >>> schedule.outer is not None  # two Khatri-Rao halves and one matrix product at the root
     True
     """
     batch = int(indices.shape[0])
-    top = schedule[-1][0]
+    top = pooling[-1][0]
     tables: dict[Node, tuple[torch.Tensor, int]] = {}  # node -> (row id per sample, rows)
     for leaf in tree:
         if tree.out_degree(leaf) == 0:
@@ -101,7 +102,7 @@ def plan_evaluation(
     outer, output = None, indices.new_zeros(batch)
     sampled = indices.device.type == "cpu"  # sparse kernels for the root's last merge
     names = node_names(tree)  # "0-3", as in rank reports and metric columns
-    for node, kids in schedule:
+    for node, kids in pooling:
         out_width = 0 if node == top else widths[next(iter(tree.predecessors(node)))]
         search = _exact if len(kids) <= exact_limit else _greedy
         child_ids = [tables[k][0] for k in kids]
@@ -130,7 +131,7 @@ def plan_evaluation(
                 end = f"sampled matrix product at {rows} pairs"
         lines.append(_line(names[node], how, merges[node], end, cost))
     report = _report(lines, total, batch, indices.shape[1], widths[top])
-    return IndexPlan(merges=merges, output=output, outer=outer, indices=indices, report=report)
+    return IndexSchedule(merges=merges, output=output, outer=outer, indices=indices, report=report)
 
 
 # --------------------------------------------------------------------------- search
@@ -194,10 +195,10 @@ def _exact(child_ids, child_rows, width, members):
 
 
 def _balanced(k, counts, child_rows, width, members):
-    """The balanced pairing by child count (the previous planner's), cheaper kind per merge.
+    """The balanced pairing by child count, the cheaper kind per merge.
 
     Offered next to the optimum with its cost discounted by :data:`INCUMBENT`: the estimates
-    are rough, and the balanced order was measured to be a good default.
+    are rough, and the balanced order is a good default.
     """
     ops = [(1 << i, _State(0.0, child_rows[i], ("child", i))) for i in range(k)]
     while len(ops) > 2:
@@ -271,7 +272,7 @@ def _gemm_cost(m: int, n: int, k: int) -> float:
 def _finish(full, splits, pairs, width, out_width, members, is_root, sampled):
     """The cheapest (state, GEMM halves or None, cost) for a node's full child set of
     ``pairs`` distinct sub-tuples. ``sampled``: the root may end with the sampled matrix
-    product of two tables (:mod:`tnreg.models.sampled`, CPU)."""
+    product of two tables (:mod:`tnreg.models.engine.sampled`, CPU)."""
     per_row = OUTER * width if is_root else GEMM * width * out_width
     best = min(full, key=lambda s: s.cost + per_row * s.rows)
     choice = (best, None, best.cost + per_row * best.rows)
@@ -331,7 +332,7 @@ def _line(name, how, merges, finish, cost) -> str:
 def _report(lines, total, batch, order, width) -> tuple[str, ...]:
     gathers = PAIRS / 2 * batch * order * width
     return (
-        f"IndexPlan: batch {batch}, estimated cost {total:.4g} units "
+        f"IndexSchedule: batch {batch}, estimated cost {total:.4g} units "
         f"(gathering every leaf row per sample alone: {gathers:.4g})",
         *lines,
     )

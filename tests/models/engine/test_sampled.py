@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tnreg.models.gather import distinct_rows
-from tnreg.models.sampled import Pattern, sampled_dot, usable
+from tnreg.models.engine import distinct_rows
+from tnreg.models.engine.sampled import Pattern, sampled_dot, usable
 
 F64 = torch.float64
 

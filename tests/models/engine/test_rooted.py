@@ -8,7 +8,7 @@ import torch
 from test_formats import ht, reference, tt, tucker
 
 from tnreg.models import NetworkModel, TensorTrain
-from tnreg.models.tree_eval import TreeIndexPlan, root_network
+from tnreg.models.engine import TreeIndexSchedule, root_network
 from tnreg.network import TensorNetwork
 
 F64 = torch.float64
@@ -24,8 +24,8 @@ def batch(dims, n, seed=0):
 def test_entries_match_numpy_einsum(make):
     model = make()
     idx = torch.cat([batch(model.dims, 60), batch(model.dims, 5)])  # repeats on purpose
-    plan = model.plan_indices(idx)
-    assert isinstance(plan, TreeIndexPlan)
+    plan = model.schedule_indices(idx)
+    assert isinstance(plan, TreeIndexSchedule)
     dense = reference(model)
     expected = dense[tuple(idx.numpy().T)]
     np.testing.assert_allclose(model(plan).detach().numpy(), expected, rtol=1e-12, atol=1e-12)
@@ -37,11 +37,11 @@ def test_entries_match_numpy_einsum(make):
 def test_gradcheck_through_the_memoized_route(make):
     model = make()
     idx = batch(model.dims, 12, seed=1)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     params = [p.detach().clone().requires_grad_(True) for p in model.params]
 
     def f(*ps):
-        from tnreg.models.tree_eval import evaluate_tree
+        from tnreg.models.engine import evaluate_tree
 
         return evaluate_tree(model._rooted, plan, ps)
 
@@ -62,7 +62,7 @@ def test_high_order_train_memoizes_prefixes():
     memoized route equals the generic per-sample contraction."""
     model = TensorTrain(40, 2, 3, seed=0, dtype=F64, init_std=0.6)
     idx = batch(model.dims, 500, seed=3)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     assert plan.counts[("core", 0)] == 2 and max(plan.counts.values()) <= 500
     torch.testing.assert_close(model(plan), model._gather(idx), rtol=1e-10, atol=1e-300)
 
@@ -70,8 +70,8 @@ def test_high_order_train_memoizes_prefixes():
 def test_plan_is_cached_and_reported():
     model = tt()
     idx = batch(model.dims, 30)
-    assert model.plan_indices(idx) is model.plan_indices(idx.clone())
-    assert model.plan_indices(idx).cost_report().startswith("TreeIndexPlan: batch 30")
+    assert model.schedule_indices(idx) is model.schedule_indices(idx.clone())
+    assert model.schedule_indices(idx).cost_report().startswith("TreeIndexSchedule: batch 30")
 
 
 def test_a_ring_is_no_tree_and_takes_the_generic_route():
@@ -86,7 +86,7 @@ def test_a_ring_is_no_tree_and_takes_the_generic_route():
     model = NetworkModel(net, trees.star(3), seed=0, dtype=F64)
     assert root_network(net) is None
     idx = batch(model.dims, 10)
-    assert isinstance(model.plan_indices(idx), torch.Tensor)
+    assert isinstance(model.schedule_indices(idx), torch.Tensor)
     dense = model.to_dense().detach()
     torch.testing.assert_close(model(idx).detach(), dense[tuple(idx.T)])
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from balanced_schedule import balanced_schedule
 
 from tnreg import trees
 from tnreg.models import CP, HierarchicalTensorFactorization
-from tnreg.models import evaluate as ev
-from tnreg.models.evaluate import plan_evaluation
-from tnreg.models.gather import plan_indices
+from tnreg.models.engine import planner as ev
+from tnreg.models.engine import schedule_evaluation
 
 F64 = torch.float64
 
@@ -61,10 +61,10 @@ def test_entries_match_dense(name, batch):
 def test_greedy_and_exact_search_agree_with_the_pairwise_planner(name, exact_limit):
     model = build(name)
     idx = sample(model.dims, 200, seed=1)
-    new = plan_evaluation(
-        model.tree, model._schedule, idx, model.dims, model.widths, exact_limit=exact_limit
+    new = schedule_evaluation(
+        model.tree, model._pooling, idx, model.dims, model.widths, exact_limit=exact_limit
     )
-    old = plan_indices(model.tree, model._schedule, idx, model.dims)
+    old = balanced_schedule(model.tree, model._pooling, idx, model.dims)
     torch.testing.assert_close(model(new), model(old), rtol=1e-12, atol=1e-14)
 
 
@@ -72,8 +72,8 @@ def test_gradients_match_the_pairwise_planner():
     model = build("mixed")
     idx = sample(model.dims, 100, seed=2)
     grads = []
-    old = plan_indices(model.tree, model._schedule, idx, model.dims)
-    for plan in (model.plan_indices(idx), old):
+    old = balanced_schedule(model.tree, model._pooling, idx, model.dims)
+    for plan in (model.schedule_indices(idx), old):
         model.zero_grad()
         model(plan).square().sum().backward()
         grads.append([p.grad.clone() for p in model.params])
@@ -83,7 +83,7 @@ def test_gradients_match_the_pairwise_planner():
 
 def test_dense_star_splits_into_khatri_rao_halves_and_one_gemm():
     model = CP(4, 10, rank=1000, seed=0)
-    plan = model.plan_indices(sample(model.dims, 2000, seed=0))
+    plan = model.schedule_indices(sample(model.dims, 2000, seed=0))
     assert plan.outer is not None
     kinds = [m.kind for m in plan.merges[model._root]]
     assert kinds == ["outer", "outer"]  # 100 x 100 rows, then one matrix product
@@ -92,7 +92,7 @@ def test_dense_star_splits_into_khatri_rao_halves_and_one_gemm():
 
 def test_order5_star_finishes_with_a_three_two_split_as_a_sampled_product():
     model = CP(5, 10, rank=1000, seed=0)
-    plan = model.plan_indices(sample(model.dims, 10000, seed=0))
+    plan = model.schedule_indices(sample(model.dims, 10000, seed=0))
     merges = plan.merges[model._root]
     # (0,1,2) | (3,4) Khatri-Rao halves of 1000 and 100 rows, then only the 9,525 pairs that occur
     assert sorted(m.rows for m in merges[:-1]) == [100, 100, 1000]
@@ -111,7 +111,7 @@ def test_sampled_finish_is_planned_on_the_cpu_only(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(ev, "_finish", spy)
-    plan_evaluation(model.tree, model._schedule, idx, model.dims, model.widths)
+    schedule_evaluation(model.tree, model._pooling, idx, model.dims, model.widths)
     assert calls == [True, True]  # the dp and the balanced candidates, both told: CPU
 
 
@@ -119,16 +119,16 @@ def test_sampled_finish_is_planned_on_the_cpu_only(monkeypatch):
 def test_sampled_finish_matches_gathers_and_falls_back_for_other_dtypes(dtype):
     model = CP(5, 4, rank=6, seed=1, init_std=0.5, dtype=dtype, weighted=True)
     idx = sample(model.dims, 300, seed=4)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     assert plan.merges[model._root][-1].pattern is not None
-    old = plan_indices(model.tree, model._schedule, idx, model.dims)
+    old = balanced_schedule(model.tree, model._pooling, idx, model.dims)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=2e-2, atol=1e-2)
     torch.testing.assert_close(model(plan), model(old), **tol)
 
 
 def test_sparse_star_uses_memoized_pairs_not_the_whole_tensor():
     model = CP(8, 10, rank=50, seed=0)
-    plan = model.plan_indices(sample(model.dims, 2000, seed=0))
+    plan = model.schedule_indices(sample(model.dims, 2000, seed=0))
     merges = plan.merges[model._root]
     assert max(m.rows for m in merges) <= 10_000 and "pairs" in {m.kind for m in merges}
 
@@ -136,7 +136,7 @@ def test_sparse_star_uses_memoized_pairs_not_the_whole_tensor():
 def test_many_children_use_the_greedy_search():
     model = CP(12, 2, rank=3, seed=0, dtype=F64)
     idx = sample(model.dims, 64, seed=0)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     assert "[greedy]" in plan.cost_report()
     dense = model.to_dense().detach()
     torch.testing.assert_close(model(plan).detach(), dense[tuple(idx.T)], rtol=1e-12, atol=0)
@@ -144,13 +144,13 @@ def test_many_children_use_the_greedy_search():
 
 def test_cost_report_names_every_interior_node():
     model = build("mixed")
-    plan = model.plan_indices(sample(model.dims, 50, seed=0))
+    plan = model.schedule_indices(sample(model.dims, 50, seed=0))
     report = plan.cost_report()
-    assert report.startswith("IndexPlan: batch 50, estimated cost")
+    assert report.startswith("IndexSchedule: batch 50, estimated cost")
     names = trees.node_names(model.tree)  # short names, as in rank reports: "0-4"
-    for node, _ in model._schedule:
+    for node, _ in model._pooling:
         assert f"  {names[node]} [" in report
-    old = plan_indices(model.tree, model._schedule, plan.indices, model.dims)
+    old = balanced_schedule(model.tree, model._pooling, plan.indices, model.dims)
     assert "balanced pairwise merges" in old.cost_report()
 
 
@@ -158,7 +158,7 @@ def test_outer_merges_respect_the_table_limit(monkeypatch):
     monkeypatch.setattr(ev, "MAX_TABLE", 1)
     model = build("cp4")
     idx = sample(model.dims, 100, seed=0)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     assert all(m.kind == "pairs" for ms in plan.merges.values() for m in ms)
     assert plan.outer is None
     dense = model.to_dense().detach()
@@ -182,11 +182,11 @@ def test_cuda_plans_match_cpu(name):
 
 
 def _sparse_cp(**kw):
-    """Order 8, d=10, few samples: the root's last merge is memoized pairs (fused _PairMerge)."""
+    """Order 8, d=10, few samples: the root's last merge is memoized pairs (fused PairMerge)."""
     model = CP(8, 10, 6, seed=0, dtype=torch.float64, init_std=0.8, **kw)
     gen = torch.Generator().manual_seed(1)
     idx = torch.randint(0, 10, (300, 8), generator=gen)
-    plan = model.plan_indices(idx)
+    plan = model.schedule_indices(idx)
     assert plan.outer is None and plan.merges[model._root][-1].kind == "pairs"
     return model, idx, plan
 
@@ -212,7 +212,7 @@ def test_fused_root_pairs_match_per_sample_products(kw):
 
 
 def test_fused_root_pairs_gradcheck_and_double_backward():
-    from tnreg.models.htf import _PairMerge
+    from tnreg.models.engine.kernels import PairMerge
 
     gen = torch.Generator().manual_seed(2)
     a = torch.randn(5, 2, 3, dtype=torch.float64, generator=gen, requires_grad=True)
@@ -220,15 +220,15 @@ def test_fused_root_pairs_gradcheck_and_double_backward():
     ra = torch.tensor([0, 1, 4, 4, 2, 0])
     rb = torch.tensor([3, 3, 0, 1, 2, 0])
     for reduce in (True, False):
-        fn = lambda x, y, reduce=reduce: _PairMerge.apply(x, y, ra, rb, reduce)  # noqa: E731
+        fn = lambda x, y, reduce=reduce: PairMerge.apply(x, y, ra, rb, reduce)  # noqa: E731
         assert torch.autograd.gradcheck(fn, (a, b))
         assert torch.autograd.gradgradcheck(fn, (a, b))
 
 
 def test_fused_root_pairs_in_many_chunks_give_the_same_gradients(monkeypatch):
-    import tnreg.models.htf as htf
+    from tnreg.models.engine import kernels
 
-    monkeypatch.setattr(htf, "_CHUNK_ELEMENTS", 7)  # one row per chunk
+    monkeypatch.setattr(kernels, "CHUNK_ELEMENTS", 7)  # one row per chunk
     model, idx, plan = _sparse_cp(weighted=True)
     loss = model(plan).square().sum()
     grads = torch.autograd.grad(loss, list(model.parameters()))

@@ -1,4 +1,6 @@
-"""Index batches of tree tensor networks (Tucker, tensor train, hierarchical Tucker), memoized.
+"""Tree tensor networks rooted for memoized evaluation at index batches, and their schedules.
+
+Tucker, tensor train and hierarchical Tucker are tree tensor networks.
 
 Vocabulary
 ----------
@@ -13,14 +15,15 @@ table
     mode's indices, nothing is gathered.
 memoization
     The rows of every other table are the distinct combinations (child rows ..., own mode
-    indices ...) that occur in the batch (:func:`tnreg.models.gather.distinct_rows`), so each
+    indices ...) that occur in the batch (:func:`tnreg.models.engine.rows.distinct_rows`), so each
     is contracted once: a TT prefix over k modes of size d has at most d^k rows whatever the
-    batch size. This is the product-pooling evaluator's idea (:mod:`tnreg.models.evaluate`)
+    batch size. This is the product-pooling evaluator's idea (:mod:`tnreg.models.engine.planner`)
     with a dense core in place of the Hadamard product; a node's children are contracted in
     one einsum (opt_einsum orders them).
 
-The plan depends on the batch only: it is built once (:func:`plan_tree_indices`) and reused
-by every full-batch training step.
+The schedule depends on the batch only: it is built once (:func:`schedule_tree_indices`) and
+reused by every full-batch training step; :func:`tnreg.models.engine.executor.evaluate_tree`
+runs it.
 """
 
 from __future__ import annotations
@@ -32,14 +35,15 @@ import networkx as nx
 import torch
 from opt_einsum import get_symbol
 
-from tnreg.models.gather import distinct_rows, same_batch
+from tnreg.models.engine.rows import distinct_rows
+from tnreg.models.engine.schedules import TreeIndexSchedule
 from tnreg.network import TensorNetwork, holders, is_tree_network
 
-__all__ = ["RootedNetwork", "TreeIndexPlan", "evaluate_tree", "plan_tree_indices", "root_network"]
+__all__ = ["RootedNetwork", "TreeTensor", "root_network", "schedule_tree_indices"]
 
 
 @dataclass(frozen=True)
-class _Tensor:
+class TreeTensor:
     """One tensor of a rooted network (positions refer to :attr:`RootedNetwork.order`)."""
 
     name: Hashable
@@ -58,41 +62,7 @@ class _Tensor:
 class RootedNetwork:
     """A tree tensor network ordered children before parents (built by :func:`root_network`)."""
 
-    order: tuple[_Tensor, ...]
-
-
-@dataclass(frozen=True)
-class TreeIndexPlan:
-    """Distinct rows of every table for one batch (see the module docstring).
-
-    Attributes
-    ----------
-    rows
-        Per tensor in :attr:`RootedNetwork.order`: ``None`` for a leaf table, else the child
-        row ids and mode indices of each distinct row (one ``(rows,)`` tensor per child, then
-        one per mode).
-    output
-        ``(B,)``: the root table's row of each sample.
-    counts
-        Rows of every table, by tensor name.
-    indices
-        The ``(B, N)`` batch the plan was built for (kept to recognise it again).
-    """
-
-    rows: tuple[tuple[torch.Tensor, ...] | None, ...]
-    output: torch.Tensor
-    counts: dict[Hashable, int]
-    indices: torch.Tensor
-
-    def matches(self, indices: torch.Tensor) -> bool:
-        """Whether ``indices`` is the batch this plan was built for."""
-        return same_batch(indices, self.indices)
-
-    def cost_report(self) -> str:
-        """Rows per table against the batch size (readable text)."""
-        lines = [f"TreeIndexPlan: batch {self.indices.shape[0]}, rows per table (memoized)"]
-        lines += [f"  {name!r}: {n}" for name, n in self.counts.items()]
-        return "\n".join(lines)
+    order: tuple[TreeTensor, ...]
 
 
 def root_network(network: TensorNetwork) -> RootedNetwork | None:
@@ -130,7 +100,7 @@ def root_network(network: TensorNetwork) -> RootedNetwork | None:
         tables = [row + ens + letter[bond_of[frozenset((name, k))]] for k in kids]
         out = row + ens + (letter[up] if up is not None else "")
         order.append(
-            _Tensor(
+            TreeTensor(
                 name=name,
                 param=slot[name],
                 kids=tuple(position[k] for k in kids),
@@ -158,9 +128,9 @@ def _centroid(graph: nx.Graph, start: Hashable) -> Hashable:
     return start
 
 
-def plan_tree_indices(
+def schedule_tree_indices(
     rooted: RootedNetwork, indices: torch.Tensor, dims: Sequence[int]
-) -> TreeIndexPlan:
+) -> TreeIndexSchedule:
     """The distinct rows of every table for a validated ``(B, N)`` batch.
 
     Examples
@@ -168,8 +138,9 @@ def plan_tree_indices(
     >>> from tnreg.models import TensorTrain
     >>> tt = TensorTrain(6, 2, 3, seed=0)
     >>> idx = torch.randint(0, 2, (1000, 6), generator=torch.Generator().manual_seed(0))
-    >>> plan = plan_tree_indices(tt._rooted, idx, tt.dims)
-    >>> max(plan.counts.values()) <= 64  # 2^6 entries: at most 64 distinct rows anywhere
+    >>> rooted = root_network(tt.network)
+    >>> schedule = schedule_tree_indices(rooted, idx, tt.dims)
+    >>> max(schedule.counts.values()) <= 64  # 2^6 entries: at most 64 distinct rows anywhere
     True
     """
     ids: list[tuple[torch.Tensor, int]] = []
@@ -187,21 +158,4 @@ def plan_tree_indices(
             ids.append((inverse, int(parts[0].shape[0])))
             rows.append(parts)
         counts[t.name] = ids[-1][1]
-    return TreeIndexPlan(tuple(rows), ids[-1][0], counts, indices)
-
-
-def evaluate_tree(
-    rooted: RootedNetwork, plan: TreeIndexPlan, params: Sequence[torch.Tensor]
-) -> torch.Tensor:
-    """Entries at the plan's batch: ``(E, B)`` from ensemble-first tensors ``params``."""
-    tables: list[torch.Tensor] = []
-    for t, spec in zip(rooted.order, plan.rows):
-        core = params[t.param].permute(t.perm)
-        if spec is None:  # a leaf table: (d, E, bond), every row
-            tables.append(core)
-            continue
-        kids = [tables[k].index_select(0, r) for k, r in zip(t.kids, spec)]
-        if t.modes:  # gather the core at each distinct row's mode indices
-            core = core[spec[len(t.kids) :]]
-        tables.append(torch.einsum(t.equation, core, *kids))
-    return tables[-1].index_select(0, plan.output).T
+    return TreeIndexSchedule(tuple(rows), ids[-1][0], counts, indices)

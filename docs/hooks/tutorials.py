@@ -1,0 +1,101 @@
+"""Executed tutorials: ``tutorials/NN_*.py`` (jupytext percent format) -> markdown + figures.
+
+Each tutorial is read by jupytext, executed by nbclient in a fresh kernel (in a temporary
+directory, so the files it writes go nowhere) and exported by nbconvert to markdown with its
+printed output and its figures. Results are cached under ``build/docs-cache/`` keyed by the
+tutorial's text and the smoke flag (``TNREG_TUTORIAL_SMOKE=1``: smoke sizes, as in the tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+SMOKE_VARIABLE = "TNREG_TUTORIAL_SMOKE"
+TIMEOUT_S = 900
+
+
+def tutorial_paths(root: Path) -> list[Path]:
+    """Every tutorial script, in order."""
+    return sorted((root / "tutorials").glob("[0-9]*.py"))
+
+
+def title_of(path: Path) -> str:
+    """The first markdown heading of a tutorial (its title in the navigation)."""
+    for line in path.read_text().splitlines():
+        if line.startswith("# # "):
+            return line.removeprefix("# # ").strip()
+    return path.stem
+
+
+def _execute(path: Path) -> tuple[str, dict[str, bytes]]:
+    import jupytext
+    import nbclient
+    from nbconvert import MarkdownExporter
+
+    notebook = jupytext.read(path)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    with tempfile.TemporaryDirectory() as work:
+        client = nbclient.NotebookClient(
+            notebook,
+            timeout=TIMEOUT_S,
+            kernel_name="python3",
+            resources={"metadata": {"path": work}},
+        )
+        client.execute(env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"})
+    body, resources = MarkdownExporter().from_notebook_node(
+        notebook, resources={"output_files_dir": f"{path.stem}_files"}
+    )
+    return body, dict(resources.get("outputs", {}))
+
+
+def render(path: Path, cache_dir: Path) -> tuple[str, dict[str, bytes], float]:
+    """Markdown, figure files (name -> bytes) and execution seconds (0 when cached)."""
+    smoke = os.environ.get(SMOKE_VARIABLE) == "1"
+    key = hashlib.sha256(path.read_bytes() + str(smoke).encode()).hexdigest()[:20]
+    entry = cache_dir / f"{path.stem}-{key}"
+    if (entry / "page.md").is_file():
+        names = json.loads((entry / "files.json").read_text())
+        files = {n: (entry / "files" / Path(n).name).read_bytes() for n in names}
+        return (entry / "page.md").read_text(), files, 0.0
+    t0 = time.perf_counter()
+    body, files = _execute(path)
+    seconds = time.perf_counter() - t0
+    (entry / "files").mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (entry / "files" / Path(name).name).write_bytes(data)
+    (entry / "files.json").write_text(json.dumps(sorted(files)))
+    (entry / "page.md").write_text(body)
+    return body, files, seconds
+
+
+def page_header(path: Path) -> str:
+    """What every tutorial page says first: where the script is, how to open it as a notebook."""
+    smoke = os.environ.get(SMOKE_VARIABLE) == "1"
+    note = " (built at smoke sizes: `TNREG_TUTORIAL_SMOKE=1`)" if smoke else ""
+    return (
+        f'!!! note "Executed while the site was built{note}"\n'
+        f"    The source is `tutorials/{path.name}` (jupytext percent format). Run it with\n"
+        f"    `python tutorials/{path.name}`, or open it as a notebook:\n"
+        f"    `make notebooks` writes every tutorial to `notebooks/` (or\n"
+        f"    `jupytext --to notebook tutorials/{path.name}`).\n\n"
+    )
+
+
+def tutorials_index(paths: list[Path]) -> str:
+    """The tutorials landing page: one line per tutorial."""
+    lines = [
+        "# Tutorials",
+        "",
+        "Plain Python in jupytext percent format under `tutorials/`; each page below was",
+        "executed while the site was built, with its printed output and its figures. Every",
+        "tutorial ends with asserts on what its prose claims, and the test suite runs them.",
+        "",
+    ]
+    for path in paths:
+        lines.append(f"1. [{title_of(path)}]({path.stem}.md)")
+    return "\n".join(lines) + "\n"

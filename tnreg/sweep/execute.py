@@ -1,0 +1,198 @@
+"""Run a sweep: expand its points, group them into tasks, hand the tasks to an engine.
+
+Vocabulary
+----------
+sweep directory
+    ``OUT/`` holds ``sweep.json`` (the sweep: its name, kind, axes and every point's config),
+    one run directory per point (``OUT/<point name>/``), ``packs/`` (ensemble packs, see
+    :mod:`tnreg.sweep.packing`) and ``results.csv`` (:mod:`tnreg.sweep.results`).
+rerun
+    Running a sweep into a directory that already holds it skips finished runs, resumes
+    interrupted ones from their last checkpoint and retries failed ones. The sweep may grow
+    (new axis values, new seeds); a point whose config changed is an error, since its run
+    directory holds another run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tnreg.sweep.packing import Task, plan_tasks
+from tnreg.sweep.points import Point, expand
+from tnreg.sweep.results import result_rows, write_results
+from tnreg.sweep.runner import is_finished, outcome_from_dir
+from tnreg.sweep.spec import SweepError, SweepSpec
+
+__all__ = ["ENGINES", "SweepResult", "make_engine", "plan", "run_sweep"]
+
+#: Engine names for :func:`make_engine`.
+ENGINES = ("local", "ray")
+
+
+@dataclass
+class SweepResult:
+    """What :func:`run_sweep` did.
+
+    Attributes
+    ----------
+    out
+        The sweep directory.
+    rows
+        The rows of ``results.csv``.
+    tasks
+        The tasks that were run (finished ones are not).
+    interrupted
+        Whether the sweep was stopped (Ctrl-C) before every task ran.
+    seconds
+        Wall-clock time.
+    """
+
+    out: Path
+    rows: list[dict[str, Any]]
+    tasks: list[Task] = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        """Number of runs per status."""
+        out: dict[str, int] = {}
+        for row in self.rows:
+            out[row["status"]] = out.get(row["status"], 0) + 1
+        return out
+
+
+def make_engine(
+    name: str,
+    *,
+    workers: int | None = None,
+    threads: int | None = None,
+    address: str | None = None,
+    spec: SweepSpec | None = None,
+) -> Any:
+    """The engine called ``name`` (one of :data:`ENGINES`), sized for ``spec``'s resources.
+
+    Raises
+    ------
+    SweepError
+        On an unknown engine, or an address given to the local engine.
+    """
+    cpus = spec.resources.cpus if spec is not None else 1
+    gpus = spec.resources.gpus if spec is not None else 0.0
+    if name == "local":
+        if address is not None:
+            raise SweepError(f"--address {address!r} needs --engine ray (the local engine has none)")
+        from tnreg.sweep.local import LocalEngine
+
+        return LocalEngine(workers, threads if threads is not None else None)
+    if name == "ray":
+        from tnreg.sweep.ray_engine import RayEngine
+
+        return RayEngine(address, workers=workers, cpus=threads or cpus, gpus=gpus)
+    raise SweepError(f"unknown engine {name!r}; valid options: {list(ENGINES)}")
+
+
+def plan(spec: SweepSpec, *, pack: bool | None = None) -> tuple[list[Point], list[Task]]:
+    """The points of ``spec`` and the tasks they run in (``pack`` overrides the spec's)."""
+    points = expand(spec)
+    use_pack = spec.pack if pack is None else pack
+    return points, plan_tasks(points, pack=use_pack and spec.kind == "train",
+                              max_pack=spec.max_pack)  # fmt: skip
+
+
+def _sweep_record(spec: SweepSpec, points: Sequence[Point]) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "axes": spec.axis_keys,
+        "seeds": list(spec.seeds),
+        "metrics": list(spec.metrics),
+        "curve": spec.curve,
+        "points": [{"name": p.name, "values": p.values, "seed": p.seed, "config": p.config}
+                   for p in points],  # fmt: skip
+    }
+
+
+def _check_same_sweep(out: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Merge with an existing ``sweep.json``; a point whose config changed is an error."""
+    path = out / "sweep.json"
+    if not path.is_file():
+        return record
+    old = json.loads(path.read_text())
+    old_points = {p["name"]: p for p in old.get("points", [])}
+    new = json.loads(json.dumps(record, default=str))
+    for p in new["points"]:
+        before = old_points.get(p["name"])
+        if before is not None and before["config"] != p["config"]:
+            raise SweepError(
+                f"{str(out)!r} already holds point {p['name']!r} with another config; choose "
+                f"another --out or remove that run directory"
+            )
+    names = {p["name"] for p in new["points"]}
+    new["points"] += [p for n, p in old_points.items() if n not in names]
+    return new
+
+
+def prepare(spec: SweepSpec, out: str | Path, points: Sequence[Point]) -> Path:
+    """Create (or check) the sweep directory and write ``sweep.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = _check_same_sweep(out, _sweep_record(spec, points))
+    tmp = out / "sweep.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    tmp.replace(out / "sweep.json")
+    return out
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    *,
+    engine: Any = None,
+    pack: bool | None = None,
+    on_outcome: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepResult:
+    """Run every unfinished point of ``spec`` into the sweep directory ``out``.
+
+    Parameters
+    ----------
+    spec
+        The sweep (:func:`tnreg.sweep.load_sweep`).
+    out
+        The sweep directory (created; a rerun continues it, see the module docstring).
+    engine
+        A :class:`~tnreg.sweep.local.LocalEngine` (default) or
+        :class:`~tnreg.sweep.ray_engine.RayEngine`.
+    pack
+        Override the spec's ``pack``.
+    on_outcome
+        Called with each point's outcome as its task ends (progress output).
+
+    Returns
+    -------
+    SweepResult
+        Also when interrupted: every finished run is intact, rerun to go on.
+    """
+    t0 = time.perf_counter()
+    points, tasks = plan(spec, pack=pack)
+    out = prepare(spec, out, points)
+    outcomes = {p.name: outcome_from_dir(out / p.name, p.name) for p in points}
+    todo = [t for t in tasks if not all(is_finished(out / p.name) for p in t.points)]
+    write_results(out / "results.csv", result_rows(points, outcomes))
+
+    def on_done(task_outcomes: list[dict[str, Any]]) -> None:
+        for o in task_outcomes:
+            outcomes[o["name"]] = o
+            if on_outcome is not None:
+                on_outcome(o)
+        write_results(out / "results.csv", result_rows(points, outcomes))
+
+    engine = engine if engine is not None else make_engine("local", spec=spec)
+    completed = engine.run(todo, out, spec.kind, on_done) if todo else True
+    rows = result_rows(points, outcomes)
+    write_results(out / "results.csv", rows)
+    return SweepResult(out, rows, todo, not completed, time.perf_counter() - t0)

@@ -1,0 +1,164 @@
+"""The local engine: a pool of worker processes on this machine (the default).
+
+Vocabulary
+----------
+workers, threads
+    ``workers`` processes (default: one per core, at most one per task) each run one task at
+    a time with ``threads`` torch threads (default: ``cores // workers``), so that
+    workers x threads <= cores.
+in flight
+    At most ``workers`` tasks are submitted at a time, so every submitted task is running.
+    When a worker process dies (killed, out of memory), the pool breaks: the tasks in flight
+    are submitted again to a fresh pool and resume from their last checkpoint; a task whose
+    worker died ``retries + 1`` times is recorded as failed.
+Ctrl-C
+    Every worker ignores SIGINT between runs; a training run stops at its next check (state
+    saved) on Ctrl-C or when the engine asks it to. The engine then collects the tasks in
+    flight, submits no more and reports the sweep as interrupted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from tnreg.sweep.packing import Task
+from tnreg.sweep.runner import run_task
+
+__all__ = ["LocalEngine", "failed_outcomes"]
+
+OnDone = Callable[[list[dict[str, Any]]], None]
+_STOP: dict[str, Any] = {}
+
+
+def failed_outcomes(task: Task, error: str) -> list[dict[str, Any]]:
+    """Outcomes marking every point of ``task`` as failed with ``error``."""
+    pack = f"packs/{task.pack}" if task.pack else ""
+    return [
+        {"name": p.name, "status": "failed", "stop_reason": "", "steps": None,
+         "wall_time_s": None, "pack": pack, "member": None, "error": error, "final": {}}
+        for p in task.points
+    ]  # fmt: skip
+
+
+def _init_worker(threads: int, stop: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(threads)
+    _STOP["event"] = stop
+
+
+def _work(task: Task, sweep_dir: str, kind: str) -> list[dict[str, Any]]:
+    event = _STOP.get("event")
+    return run_task(task, sweep_dir, kind, stop=None if event is None else event.is_set)
+
+
+class LocalEngine:
+    """Run tasks in a process pool on this machine (see the module docstring).
+
+    Parameters
+    ----------
+    workers
+        Worker processes (default: the number of cores).
+    threads
+        Torch threads per worker (default: ``max(1, cores // workers)``).
+    retries
+        How often a task is submitted again after its worker died.
+    """
+
+    name = "local"
+
+    def __init__(
+        self, workers: int | None = None, threads: int | None = None, *, retries: int = 2
+    ) -> None:
+        cores = os.cpu_count() or 1
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1; got {workers}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1; got {threads}")
+        self.workers = workers or cores
+        self.threads = threads or max(1, cores // self.workers)
+        self.retries = retries
+        self._stop: Any = None
+
+    def __repr__(self) -> str:
+        return f"LocalEngine(workers={self.workers}, threads={self.threads})"
+
+    def run(self, tasks: Sequence[Task], sweep_dir: Path, kind: str, on_done: OnDone) -> bool:
+        """Run ``tasks``, calling ``on_done(outcomes)`` as each ends; ``False`` if interrupted."""
+        ctx = multiprocessing.get_context("spawn")
+        stop = self._stop = ctx.Event()
+        queue, deaths = list(tasks), Counter()
+        workers = max(1, min(self.workers, len(queue)))
+        interrupted = False
+        while queue:
+            pool = ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker, initargs=(self.threads, stop)
+            )
+            try:
+                queue, broke = self._drain(pool, queue, str(sweep_dir), kind, on_done, deaths)
+            except KeyboardInterrupt:
+                stop.set()
+                interrupted = True
+                queue = []
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if interrupted:
+                break
+            for task in broke:
+                if deaths[task.name] > self.retries:
+                    on_done(failed_outcomes(task, "worker process died"))
+                else:
+                    queue.insert(0, task)
+        return not interrupted and not stop.is_set()
+
+    def _drain(self, pool, queue, sweep_dir, kind, on_done, deaths) -> tuple[list, list]:
+        """Keep ``pool`` busy until the queue is empty or the pool breaks; returns what is left
+        to submit and the tasks whose worker died."""
+        queue = list(queue)
+        flight: dict[Future, Task] = {}
+        broke: list[Task] = []
+        try:
+            while queue or flight:
+                while queue and len(flight) < self.workers:
+                    task = queue.pop(0)
+                    flight[pool.submit(_work, task, sweep_dir, kind)] = task
+                done, _ = wait(list(flight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = flight.pop(fut)
+                    try:
+                        on_done(fut.result())
+                    except BrokenProcessPool:
+                        deaths[task.name] += 1
+                        broke.append(task)
+                if broke:
+                    break
+        except KeyboardInterrupt:
+            self._stop.set()  # runs stop at their next check, state saved
+            for fut, task in _settle(flight):
+                on_done(fut.result() if fut.exception() is None else failed_outcomes(
+                    task, f"interrupted: {fut.exception()}"))  # fmt: skip
+            raise
+        for fut in list(flight):  # the pool broke: every task in flight died with it
+            task = flight.pop(fut)
+            wait([fut])
+            if fut.exception() is None:
+                on_done(fut.result())
+            else:
+                deaths[task.name] += 1
+                broke.append(task)
+        return queue, broke
+
+
+def _settle(flight: dict[Future, Task]) -> list[tuple[Future, Task]]:
+    """Wait for the tasks in flight after Ctrl-C (they stop at their next check)."""
+    wait(list(flight))
+    return [(f, t) for f, t in flight.items() if not f.cancelled()]
