@@ -17,10 +17,15 @@ import pytest
 import torch
 
 from tnreg import einsum, paths, trees
+from tnreg.analysis import AnalysisError, matricization_spectrum
 from tnreg.contract import contract, plan
+from tnreg.data import completion_task, random_cp_target, random_tree_target
+from tnreg.devices import DeviceError, check_device
 from tnreg.einsum import EinsumError
+from tnreg.models import CP, HierarchicalTensorFactorization
 from tnreg.network import TensorNetwork, TensorNetworkError
 from tnreg.paths import PathError
+from tnreg.train import build_model
 from tnreg.trees import ModeTreeError
 
 HAS_TN = importlib.util.find_spec("tensornetwork") is not None
@@ -146,6 +151,13 @@ TREES = [
         lambda: trees.from_nested(((0, 1), ())),
         ModeTreeError,
         r"at least 1 child; got an empty sequence at nested\[1\]",
+    ),
+    row(
+        "trees/nested-nothing",
+        lambda: trees.from_nested(()),
+        ModeTreeError,
+        r"^a mode tree needs at least one mode; got an empty tuple\. Pass nested sequences of "
+        r"modes, e\.g\. \(\(0, 1\), \(2, 3\)\)$",
     ),
     row(
         "trees/nested-numpy-float",
@@ -716,6 +728,14 @@ CONTRACT = [
         "memory_limit must be a positive number .* received str '1GB'",
     ),
     row(
+        "contract/memory-limit-unreachable",
+        lambda: plan("ij,jk,kl->il", (3, 4), (4, 5), (5, 6), memory_limit=1),
+        PathError,
+        r"no contraction path found by optimize='auto' keeps every intermediate within "
+        r"memory_limit=1 elements; the smallest intermediate possible is 18 elements .*: raise "
+        r"memory_limit to at least 18",
+    ),
+    row(
         "contract/optimal-too-large",
         lambda: plan(_chain(16), optimize="optimal"),
         PathError,
@@ -1018,7 +1038,54 @@ INTEROP = [
 ]
 
 
-ALL = [*TREES, *EINSUM, *NETWORK, *CONTRACT, *INTEROP]
+# --------------------------------------------------------------------------- devices, spectra
+_no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only answer")
+_NO_CUDA = r"device='cuda(:0)?': no CUDA device is available on this machine .*; use device='cpu'"
+_TARGET = random_cp_target(3, 3, 2, seed=0)
+_CP = CP(3, 3, 2, dtype=torch.float64)
+_TREE = trees.balanced(4)
+
+DEVICES = [
+    *(
+        row(f"devices/{name}-on-cuda", call, DeviceError, _NO_CUDA, marks=_no_cuda)
+        for name, call in [
+            ("cp", lambda: CP(3, 3, 2, device="cuda")),
+            ("htf", lambda: HierarchicalTensorFactorization(_TREE, 3, 2, device="cuda:0")),
+            ("target", lambda: _TARGET.to("cuda")),
+            ("tree-target", lambda: random_tree_target(_TREE, 3, 2, seed=0).to("cuda")),
+            ("dataset", lambda: completion_task(_TARGET, 5, seed=0).to("cuda")),
+            ("build-model", lambda: build_model({"kind": "cp", "order": 3}, device="cuda")),
+        ]
+    ),
+    row(
+        "devices/not-a-device",
+        lambda: check_device("gpu"),
+        DeviceError,
+        r"device must be a torch.device or a string such as 'cpu' or 'cuda:0'; got 'gpu'",
+    ),
+    row(
+        "analysis/spectrum-rows-an-int",
+        lambda: matricization_spectrum(_CP, rows=0),
+        AnalysisError,
+        r"rows must be a list of the network's open indices \[0, 1, 2\]; got int 0 \(for one "
+        r"index, pass a list: rows=\[0\]\)",
+    ),
+    row(
+        "analysis/spectrum-rows-an-int-positional",
+        lambda: matricization_spectrum(_CP, 0),
+        AnalysisError,
+        r"rows must be a list of the network's open indices \[0, 1, 2\]; got int 0",
+    ),
+    row(
+        "analysis/spectrum-network-without-tensors",
+        lambda: matricization_spectrum(_CP.network, rows=[0]),
+        AnalysisError,
+        r"matricization_spectrum\(network, tensors, rows\) needs the tensors",
+    ),
+]
+
+
+ALL = [*TREES, *EINSUM, *NETWORK, *CONTRACT, *INTEROP, *DEVICES]
 
 
 @pytest.mark.parametrize(("call", "error", "match"), ALL)

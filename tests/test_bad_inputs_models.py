@@ -217,10 +217,35 @@ MODELS = [
         r"unknown output='sum'; valid options: \['trainable', 'ones'\]",
     ),
     row(
+        "models/depth-root-fixed-to-ones",
+        lambda: _htf(output="ones", depth={(0, 1, 2, 3): 3}),
+        ValueError,
+        r"depth given for the root \(0, 1, 2, 3\), whose output layer is fixed to ones "
+        r"\(output='ones'\) and not trained",
+    ),
+    row(
+        "models/cp-rank-zero",
+        lambda: CP(3, 3, 0),
+        ValueError,
+        r"CP rank must be a positive int \(the number of components\); got 0",
+    ),
+    row(
         "models/tucker-rank-zero",
         lambda: Tucker(3, 3, 0),
         ValueError,
         r"Tucker rank at 0 must be a positive int; got 0",
+    ),
+    row(
+        "models/tucker-ranks-dict-missing",
+        lambda: Tucker(3, 3, {0: 2}),
+        ValueError,
+        r"Tucker ranks as a dict need one rank per mode \[0, 1, 2\]; missing modes \[1, 2\]",
+    ),
+    row(
+        "models/tt-ranks-dict-unknown",
+        lambda: TensorTrain(3, 3, {0: 2, 1: 2, 5: 1}),
+        ValueError,
+        r"TensorTrain ranks as a dict need one rank per bond \[0, 1\]; unknown keys \[5\]",
     ),
     row(
         "models/tt-ranks-count",
@@ -264,6 +289,18 @@ MODELS = [
         lambda: _cp()(torch.tensor([[0, 1, 3]])),
         IndexError,
         r"index 3 out of range for mode 2 of size 3 \(valid: 0..2\)",
+    ),
+    row(
+        "models/indices-meta",
+        lambda: _cp()(torch.zeros(2, 3, dtype=torch.long, device="meta")),
+        ValueError,
+        r"indices are on the meta device, which holds shapes but no values",
+    ),
+    row(
+        "models/tt-indices-meta",
+        lambda: TensorTrain(3, 3, 2)(torch.zeros(2, 3, dtype=torch.long, device="meta")),
+        ValueError,
+        r"indices are on the meta device",
     ),
     row(
         "models/tt-indices-range",

@@ -169,3 +169,35 @@ def test_import_tnreg_does_not_import_matplotlib():
     code = "import sys, tnreg; print('matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+@pytest.mark.parametrize("draw", [plots.plot_errors, plots.plot_effective_ranks])
+def test_overlaid_runs_keep_their_colour_in_every_panel(cp_run, htf_run, draw):
+    series = plots.load_series([cp_run, htf_run])  # the htf run alone has test_mse, node 0-1
+    fig = draw(series)
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    expected = {s.label: cycle[i] for i, s in enumerate(series)}
+    seen = 0
+    for ax in fig.axes:
+        for line in ax.lines:
+            if not line.get_label().startswith("_"):
+                assert matplotlib.colors.same_color(line.get_color(), expected[line.get_label()])
+                seen += 1
+    assert seen >= len(series)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == list(expected)  # every run named, also where it has no data
+    plt.close(fig)
+
+
+def test_overlaid_local_components_colour_by_run(htf_run, tmp_path):
+    other = RunDir.create(tmp_path / "other", {"model": {"kind": "htf", "order": 4}})
+    other.append_rows([{k: v for k, v in r.items() if not k.startswith("local/0-1")}
+                       for r in _htf_rows()])  # fmt: skip
+    series = plots.load_series([htf_run, other.path])
+    fig = plots.plot_local_components(series)
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    panel = fig.axes[0]  # node 0-1: only the first run has data there
+    assert all(matplotlib.colors.same_color(ln.get_color(), cycle[0]) for ln in panel.lines)
+    others = [ln for ax in fig.axes[1:] for ln in ax.lines[2:]]  # the second run's curves
+    assert others and all(matplotlib.colors.same_color(ln.get_color(), cycle[1]) for ln in others)
+    plt.close(fig)

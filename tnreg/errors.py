@@ -10,6 +10,12 @@ TnregError
 error report
     What a ``tnreg`` subcommand prints when it fails on a bad input: one line on stderr,
     ``tnreg COMMAND: error: MESSAGE``, no traceback, exit status 2 (:func:`report_error`).
+check helper
+    A ``check_*`` / ``validate_*`` function raises on a bad value or returns it normalized.
+    Every one takes its arguments in one order: the checked value first (a tree, when a tree
+    is checked), then what it is checked against (options, bounds, dims), then ``where`` (the
+    name the message gives it); optional settings are keyword-only, e.g.
+    ``check_choice(value, options, where)``, ``check_count(value, where, *, minimum=1)``.
 
 This module imports nothing from tnreg, so every layer can use it.
 """

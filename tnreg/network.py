@@ -48,7 +48,7 @@ class TensorNetworkError(EinsumError):
     """Invalid tensor-network structure, equation, arrays or matricization split."""
 
 
-def _check_size(label: Index, size: Any) -> int:
+def _check_size(size: Any, label: Index) -> int:
     """Return ``size`` as an ``int >= 1`` or raise naming the index."""
     return check_size(size, f"index {label!r}", error=TensorNetworkError)
 
@@ -73,7 +73,7 @@ def _as_labels(value: Any, what: str) -> tuple[Index, ...]:
     return labels
 
 
-def _check_distinct(what: str, labels: Sequence[Index]) -> None:
+def _check_distinct(labels: Sequence[Index], what: str) -> None:
     counts: dict[Index, int] = {}
     for x in labels:
         counts[x] = counts.get(x, 0) + 1
@@ -118,7 +118,7 @@ class TensorNetwork:
             If ``size`` is not an int >= 1 or ``label`` already has a different size.
         """
         _check_hashable(label, "an index label")
-        size = _check_size(label, size)
+        size = _check_size(size, label)
         if label in self._sizes:
             if self._sizes[label] != size:
                 raise TensorNetworkError(
@@ -172,7 +172,7 @@ class TensorNetwork:
             seen.add(label)
             given = None
             if sizes is not None and label in sizes:
-                given = _check_size(label, sizes[label])
+                given = _check_size(sizes[label], label)
             known = self._sizes.get(label)
             if known is None and given is None:
                 raise TensorNetworkError(
@@ -211,7 +211,7 @@ class TensorNetwork:
                 raise TensorNetworkError(
                     f"output index {label!r} is on no tensor; add a tensor that carries it first"
                 )
-        _check_distinct("output indices", indices)
+        _check_distinct(indices, "output indices")
         chosen = set(indices)
         for label in self._sizes:
             self.graph.nodes[("index", label)]["open"] = label in chosen
@@ -345,10 +345,10 @@ class TensorNetwork:
                     f"expected {len(names)} arrays (one per tensor {names}), got {len(ordered)}"
                 )
         for name, array in zip(names, ordered, strict=True):
-            self._check_array(name, array)
+            self._check_array(array, name)
         return ordered
 
-    def _check_array(self, name: Hashable, array: Any) -> None:
+    def _check_array(self, array: Any, name: Hashable) -> None:
         indices = self._tensors[name]
         shape = getattr(array, "shape", None)
         if shape is None:
@@ -439,7 +439,7 @@ class TensorNetwork:
                 raise TensorNetworkError(
                     f"rows: index {label!r} is not open; open indices are {self._output}"
                 )
-        _check_distinct("rows", rows)
+        _check_distinct(rows, "rows")
         return rows
 
     def _flow_graph(self) -> tuple[nx.DiGraph, dict[Index, int]]:

@@ -238,7 +238,7 @@ def path_info(eq: str, shapes: _Shapes, path: _Path) -> Any:
     )
 
 
-def _check_bounded(name: str, n: int) -> None:
+def _check_bounded(n: int, name: str) -> None:
     limit = EXHAUSTIVE_MAX_OPERANDS.get(name)
     if limit is not None and n > limit:
         raise PathError(
@@ -296,12 +296,38 @@ def find_path(
     ------
     PathError
         If an exhaustive optimizer is asked for more than :data:`EXHAUSTIVE_MAX_OPERANDS`
-        operands.
+        operands, or if no path meets ``memory_limit`` (the message gives the least limit a
+        path can meet).
     """
     if not isinstance(optimize, str) or optimize not in OPTIMIZERS:
         raise ValueError(f"unknown optimize={optimize!r}; valid options: {list(OPTIMIZERS)}")
+    _check_bounded(len(shapes), optimize)
+    try:
+        return _find(eq, shapes, optimize, memory_limit)
+    except RuntimeError as err:
+        if "memory_limit" not in str(err) or memory_limit is None:
+            raise
+        raise PathError(_memory_message(eq, shapes, optimize, memory_limit)) from None
+
+
+def _memory_message(eq: str, shapes: _Shapes, optimize: str, memory_limit: int) -> str:
+    """Which limit failed, and the least largest intermediate a path can have."""
     n = len(shapes)
-    _check_bounded(optimize, n)
+    size = oe.DynamicProgramming(minimize="size") if n <= DP_MAX_OPERANDS else "greedy"
+    smallest = int(_run(eq, shapes, size, None)[1].largest_intermediate)
+    how = "dynamic programming on size" if n <= DP_MAX_OPERANDS else "greedy, an upper bound"
+    return (
+        f"no contraction path found by optimize={optimize!r} keeps every intermediate within "
+        f"memory_limit={memory_limit!r} elements; the smallest intermediate possible is "
+        f"{smallest:,} elements (the least largest intermediate of a path, by {how}): raise "
+        f"memory_limit to at least {smallest}, or pass memory_limit=None"
+    )
+
+
+def _find(
+    eq: str, shapes: _Shapes, optimize: str, memory_limit: int | None
+) -> tuple[_Path, Any, str]:
+    n = len(shapes)
     if optimize == "cotengra":
         path, info = _run(eq, shapes, _named(optimize, n), memory_limit)
         return path, info, optimize

@@ -165,6 +165,20 @@ def _grid(plt: Any, panels: int, *, width: float = 4.0, height: float = 3.0) -> 
     return fig, flat[:panels]
 
 
+def _run_colors(plt: Any, series: Sequence[Series]) -> list[str]:
+    """One colour per series, fixed across every panel (a run keeps its colour everywhere)."""
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return [cycle[i % len(cycle)] for i in range(len(series))]
+
+
+def _run_legend(ax: Any, series: Sequence[Series], colors: Sequence[str]) -> None:
+    """A legend naming every series in its colour, also those without data in ``ax``."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, label=s.label) for s, c in zip(series, colors)]
+    ax.legend(handles=handles, fontsize=7)
+
+
 def _positive(y: np.ndarray) -> np.ndarray:
     return np.where(y > 0, y, np.nan)
 
@@ -229,13 +243,14 @@ def _per_node(runs, kind: str, title: str, *, log: bool):
         raise ValueError(f"no '{kind}/<node>/<k>' columns in these runs; track them first")
     fig, axes = _grid(plt, len(nodes))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    runs_colors = _run_colors(plt, series)
     for ax, node in zip(axes, nodes):
         for i, s in enumerate(series):
             for k, y in enumerate(s.family(f"{kind}/{node}")):
                 if len(series) == 1:  # one run: a colour per k
                     color, label, alpha = colors[k % len(colors)], f"{k}", 1.0
                 else:  # several runs: a colour per run, fading with k
-                    color, label = colors[i % len(colors)], s.label if k == 0 else None
+                    color, label = runs_colors[i], None
                     alpha = max(0.3, 1.0 - 0.15 * k)
                 ax.plot(s.steps, _positive(y) if log else y, color=color, alpha=alpha,
                         label=label)  # fmt: skip
@@ -243,7 +258,10 @@ def _per_node(runs, kind: str, title: str, *, log: bool):
             ax.set_yscale("log")
         ax.set_title(f"node {node}", fontsize=9)
         ax.set_xlabel("iteration")
-    axes[0].legend(fontsize=7, title=None if len(series) > 1 else "k")
+    if len(series) > 1:
+        _run_legend(axes[0], series, runs_colors)
+    else:
+        axes[0].legend(fontsize=7, title="k")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -263,15 +281,16 @@ def plot_effective_ranks(runs: Sequence[Series] | Sequence[str | Path]):
     if not nodes:
         raise ValueError("no 'erank/<node>' columns in these runs; track them with 'spectra'")
     fig, axes = _grid(plt, len(nodes), height=2.6)
+    colors = _run_colors(plt, series)
     for ax, node in zip(axes, nodes):
-        for s in series:
+        for s, color in zip(series, colors):
             if f"erank/{node}" in s.columns:
-                ax.plot(s.steps, s.columns[f"erank/{node}"], label=s.label)
+                ax.plot(s.steps, s.columns[f"erank/{node}"], label=s.label, color=color)
         ax.set_title(f"node {node}", fontsize=9)
         ax.set_xlabel("iteration")
         ax.set_ylabel("effective rank")
     if len(series) > 1:
-        axes[0].legend(fontsize=7)
+        _run_legend(axes[0], series, colors)
     fig.tight_layout()
     return fig
 
@@ -290,15 +309,16 @@ def plot_errors(runs: Sequence[Series] | Sequence[str | Path]):
     if not present:
         raise ValueError(f"none of {list(ERRORS)} in these runs; track them with 'errors'")
     fig, axes = _grid(plt, len(present))
+    colors = _run_colors(plt, series)
     for ax, name in zip(axes, present):
-        for s in series:
+        for s, color in zip(series, colors):
             if name in s.columns:
-                ax.plot(s.steps, _positive(s.columns[name]), label=s.label)
+                ax.plot(s.steps, _positive(s.columns[name]), label=s.label, color=color)
         ax.set_yscale("log")
         ax.set_title(name.replace("_", " "), fontsize=9)
         ax.set_xlabel("iteration")
     if len(series) > 1:
-        axes[0].legend(fontsize=7)
+        _run_legend(axes[0], series, colors)
     fig.tight_layout()
     return fig
 

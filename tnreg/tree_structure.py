@@ -182,6 +182,11 @@ def from_nested(nested: Nested) -> nx.DiGraph:
     while True:
         mode = _as_int(entry)
         if mode is None and _is_node_entry(entry):
+            if len(entry) == 0 and not path:
+                raise ModeTreeError(
+                    f"a mode tree needs at least one mode; got an empty {type(entry).__name__}. "
+                    f"Pass nested sequences of modes, e.g. ((0, 1), (2, 3))"
+                )
             if len(entry) == 0:
                 raise ModeTreeError(
                     f"an interior node needs at least 1 child; got an empty sequence at "

@@ -16,7 +16,7 @@ from tnreg.analysis import effective_rank, node_spectra, rank_report
 
 SMOKE = os.environ.get("TNREG_TUTORIAL_SMOKE") == "1"
 STEPS = 300 if SMOKE else 1500
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## Task: completion of an order-4 tensor of CP rank 2

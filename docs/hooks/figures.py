@@ -102,7 +102,7 @@ def analysis_figure(plt):
     names = trees.node_names(model.tree)
     spectra = tnreg.node_spectra(model)
     fig, ax = plt.subplots(figsize=(6, 3))
-    for i, (node, s) in enumerate(spectra.items()):
+    for i, s in enumerate(spectra.values()):
         values = s[0].numpy()
         ax.semilogy([i] * len(values), values, "o", color="tab:blue")
     ax.set_xticks(range(len(spectra)), [names[v] for v in spectra], rotation=45, fontsize=7)
@@ -129,7 +129,7 @@ def training_figure(plt):
         ax.plot(steps, [r[f"component/{k}"] for r in result.metrics], label=f"component {k}")
     ax.set_xlabel("step")
     ax.set_ylabel("component norm")
-    ax.set_title("CP from small init: components rise one at a time", fontsize=9)
+    ax.set_title("CP from small init: components rise one at a time (sorted)", fontsize=9)
     ax.legend(fontsize=8)
     return fig
 
@@ -162,7 +162,7 @@ def locality_figure(plt):
     task = pathfinder(4, path_length=6, seed=0, scale=0.5)
     fig, axes = plt.subplots(1, 4, figsize=(9, 2.5))
     for ax, image, label in zip(axes, task.x, task.y):
-        ax.imshow(image.squeeze(), cmap="gray")
+        ax.imshow(image.squeeze().numpy(), cmap="gray")
         ax.set_title("connected" if int(label) == 1 else "not connected", fontsize=9)
         ax.set_axis_off()
     return fig

@@ -3,7 +3,7 @@
 - ``reference/cli.md``: every ``tnreg`` subcommand's ``--help`` (:mod:`cli_reference`);
 - ``reference/config.md``: every config key, type and default (:mod:`config_reference`);
 - ``api/*.md``: one page per part of the package (:mod:`api_reference`);
-- ``tutorials/*.md``: every ``tutorials/NN_*.py`` executed, with figures (:mod:`tutorials`);
+- ``tutorials/*.md``: every ``tutorials/NN_*.py`` executed, with figures (:mod:`notebooks`);
 - ``concepts/figures/*.png``: one figure per concept page (:mod:`figures`);
 - the navigation: tutorials and API pages listed as found; optional guide pages kept only
   when their file exists.
@@ -24,10 +24,9 @@ import api_reference  # noqa: E402
 import cli_reference  # noqa: E402
 import config_reference  # noqa: E402
 import figures  # noqa: E402
-import tutorials  # noqa: E402
+import notebooks  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.tnreg")
-CACHE = ROOT / "build" / "docs-cache"
 OPTIONAL = {"sweeps.md", "entanglement.md", "verify.md", "locality.md"}
 
 
@@ -45,7 +44,7 @@ def _expand(nav: list, docs_dir: Path) -> list:
                 log.info("tnreg site: %s is not written yet; left out of the navigation", value)
                 continue
             if value == "tutorials/index.md":
-                pages = [{tutorials.title_of(p): f"tutorials/{p.stem}.md"} for p in _tutorials()]
+                pages = [{notebooks.title_of(p): f"tutorials/{p.stem}.md"} for p in _tutorials()]
                 out.append({title: ["tutorials/index.md", *pages]})
                 continue
             if value == "api/index.md":
@@ -57,7 +56,7 @@ def _expand(nav: list, docs_dir: Path) -> list:
 
 
 def _tutorials() -> list[Path]:
-    return tutorials.tutorial_paths(ROOT)
+    return notebooks.tutorial_paths(ROOT)
 
 
 def on_config(config, **kwargs):
@@ -76,7 +75,7 @@ def _add(files, config, path: str, content: str | bytes) -> None:
 
 def _concept_figures() -> dict[str, bytes]:
     key = hashlib.sha256((HERE / "figures.py").read_bytes()).hexdigest()[:20]
-    entry = CACHE / f"figures-{key}"
+    entry = notebooks.cache_dir(ROOT) / f"figures-{key}"
     if not entry.is_dir():
         entry.mkdir(parents=True)
         for name, data in figures.concept_figures().items():
@@ -94,12 +93,12 @@ def on_files(files, config, **kwargs):
     for name, data in _concept_figures().items():
         _add(files, config, f"concepts/figures/{name}.png", data)
     paths = _tutorials()
-    _add(files, config, "tutorials/index.md", tutorials.tutorials_index(paths))
-    for path in paths:
-        body, outputs, seconds = tutorials.render(path, CACHE)
+    _add(files, config, "tutorials/index.md", notebooks.tutorials_index(paths))
+    rendered = notebooks.render_all(paths, notebooks.cache_dir(ROOT))
+    for path, (body, outputs, seconds) in zip(paths, rendered):
         if seconds:
             log.info("tnreg site: executed %s in %.1f s", path.name, seconds)
-        _add(files, config, f"tutorials/{path.stem}.md", tutorials.page_header(path) + body)
+        _add(files, config, f"tutorials/{path.stem}.md", notebooks.with_header(path, body))
         for name, data in outputs.items():
             _add(files, config, f"tutorials/{name}", data)
     return files

@@ -57,9 +57,28 @@ def test_sampler_errors():
         FixedPatches(Patch(0, 0, 2, 2), Patch(5, 5, 2, 2)).sample(4, 4, generator=gen)
     with pytest.raises(ValueError, match="largest centre distance"):
         RandomPatches(size=2, min_distance=100.0).sample(8, 8, generator=gen)
-    with pytest.raises(ValueError, match="does not fit"):
-        RandomPatches(size=9).sample(8, 8, generator=gen)
+    with pytest.raises(ValueError, match=r"size=5 leaves no two disjoint patches in a 8x8 image"):
+        RandomPatches(size=5).sample(8, 8, generator=gen)
     with pytest.raises(ValueError, match="size must be an int >= 1"):
         RandomPatches(size=0)
     with pytest.raises(ValueError, match="min_distance must be finite"):
         RandomPatches(size=1, min_distance=-1.0)
+
+
+def test_random_patches_follow_the_authors_distribution():
+    # 4x5 image, 2x2 patches: 12 positions for I; J uniform among those not overlapping I.
+    gen = torch.Generator().manual_seed(0)
+    sampler = RandomPatches(size=2)
+    positions = [(t, left) for t in range(3) for left in range(4)]
+    counts = torch.zeros(12, 12)
+    for _ in range(6000):
+        i, j = sampler.sample(4, 5, generator=gen)
+        assert not i.overlaps(j)
+        counts[positions.index((i.top, i.left)), positions.index((j.top, j.left))] += 1
+    free = torch.tensor(
+        [[not Patch(*a, 2, 2).overlaps(Patch(*b, 2, 2)) for b in positions] for a in positions]
+    )
+    expected = free / free.sum(1, keepdim=True) / 12  # I uniform, then J uniform among free
+    observed = counts / counts.sum()
+    assert float((observed - expected).abs().sum()) / 2 < 0.06  # total variation
+    assert float((counts.sum(1) / 6000 - 1 / 12).abs().max()) < 0.02

@@ -129,3 +129,25 @@ def test_regularizer_object():
     value = reg(Bilinear(), torch.randn(4, 1, 8, 8, dtype=torch.float64))
     assert value.requires_grad and 0 <= reg.last_penalty <= 1 + 1e-9
     assert "coefficient=2.0" in repr(reg)
+
+
+def test_penalty_and_double_backward_in_float32_match_float64():
+    from tnreg.locality.small_cnn import SmallCNN
+
+    torch.manual_seed(0)
+    net32 = SmallCNN(in_channels=1, num_classes=2, width=4, depth=3)
+    net64 = SmallCNN(in_channels=1, num_classes=2, width=4, depth=3).double()
+    net64.load_state_dict({k: v.double() for k, v in net32.state_dict().items()})
+    x64 = torch.randn(8, 1, 12, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    pi, pj = Patch(1, 1, 2, 2), Patch(8, 7, 2, 2)
+    values, grads = [], []
+    for net, x in ((net32, x64.float()), (net64, x64)):
+        x = x.clone().requires_grad_()
+        penalty = locality_penalty(net, x, pi, pj, logits=net(x))
+        g = torch.autograd.grad(penalty, list(net.parameters()), allow_unused=True)
+        grads.append([t for t in g if t is not None])
+        values.append(penalty)
+    assert values[0].dtype == torch.float32 and values[1].dtype == torch.float64
+    torch.testing.assert_close(values[0].double(), values[1], rtol=1e-4, atol=1e-5)
+    for g32, g64 in zip(*grads):
+        torch.testing.assert_close(g32.double(), g64, rtol=5e-3, atol=1e-4)

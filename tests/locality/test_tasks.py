@@ -1,4 +1,4 @@
-"""Pathfinder, Is-Same-Class and the CIFAR-10 loader."""
+"""Is-Same-Class and the CIFAR-10 loader."""
 
 from __future__ import annotations
 
@@ -9,43 +9,7 @@ import pytest
 import torch
 
 from tnreg.locality.data import TaskData, load_cifar10
-from tnreg.locality.pathfinder import pathfinder
-from tnreg.locality.same_class import same_class, split_sources
-
-
-def test_pathfinder_shapes_labels_and_seed():
-    d = pathfinder(400, path_length=6, image_size=32, seed=5)
-    assert d.x.shape == (400, 1, 32, 32) and d.x.dtype == torch.float32
-    assert set(d.x.unique().tolist()) <= {0.0, 1.0}
-    assert 0.4 < float(d.y.float().mean()) < 0.6
-    torch.testing.assert_close(d.x, pathfinder(400, path_length=6, image_size=32, seed=5).x)
-    assert not torch.equal(d.x, pathfinder(400, path_length=6, image_size=32, seed=6).x)
-
-
-def test_pathfinder_markers_and_length():
-    d = pathfinder(50, path_length=9, image_size=40, seed=0)
-    m = np.rint(d.meta["markers"]).astype(int)
-    rows, cols = m[..., 0], m[..., 1]
-    assert d.x[np.arange(50)[:, None], 0, rows, cols].eq(1).all()
-    short = pathfinder(200, path_length=2, image_size=40, seed=0).x.sum()
-    long = pathfinder(200, path_length=9, image_size=40, seed=0).x.sum()
-    assert long > 1.5 * short
-
-
-@pytest.mark.parametrize(
-    ("kw", "error", "match"),
-    [
-        ({"path_length": 0}, ValueError, r"path_length must be in \[1, 64\]; got 0"),
-        ({"path_length": 2.5}, TypeError, "path_length must be an int"),
-        ({"path_length": 3, "n_distractors": 0}, ValueError, "n_distractors must be"),
-        ({"path_length": 3, "dash": 0.0}, ValueError, "dash must be in"),
-        ({"path_length": 3, "segment_length": 50.0}, ValueError, "segment_length must be in"),
-        ({"path_length": 3, "max_turn": 4.0}, ValueError, "max_turn must be in"),
-    ],
-)
-def test_pathfinder_errors(kw, error, match):
-    with pytest.raises(error, match=match):
-        pathfinder(4, image_size=32, seed=0, **kw)
+from tnreg.locality.same_class import canvases, place_pairs, same_class, split_sources
 
 
 def test_same_class_layout_and_labels():
@@ -119,3 +83,33 @@ def test_load_cifar10_errors(tmp_path):
 def test_task_data_checks():
     with pytest.raises(ValueError, match="same N"):
         TaskData(torch.zeros(3, 1, 2, 2), torch.zeros(2, dtype=torch.int64))
+
+
+def test_place_pairs_centres_two_images_at_the_gap():
+    imgs = torch.rand(30, 1, 4, 4, dtype=torch.float32, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(30) % 3
+    d = place_pairs(imgs, labels, 50, distance=6, canvas=20, seed=0)
+    assert d.x.shape == (50, 1, 20, 20)
+    left, right = d.x[..., 8:12, 3:7], d.x[..., 8:12, 13:17]  # (20 - 14) // 2 = 3
+    assert d.x.sum() == pytest.approx(float(left.sum() + right.sum()), rel=1e-6)
+    find = lambda part: torch.cdist(part.flatten(1), imgs.flatten(1)).argmin(1)  # noqa: E731
+    assert torch.equal((labels[find(left)] == labels[find(right)]).long(), d.y)
+    with pytest.raises(ValueError, match="need a canvas of at least 14 pixels"):
+        place_pairs(imgs, labels, 2, distance=6, canvas=13, seed=0)
+
+
+def test_canvases_from_cifar_pickles(tmp_path):
+    _write_batch(tmp_path / "data_batch_1", 40, 0)
+    _write_batch(tmp_path / "test_batch", 30, 1)
+    train, val, test = canvases(
+        (8, 4, 6), distance=10, canvas=80, seeds=(0, 1, 2), cifar_root=str(tmp_path)
+    )
+    assert train.x.shape == (8, 3, 80, 80) and val.x.shape == (4, 3, 80, 80)
+    assert len(test) == 6 and train.meta["distance"] == 10
+
+
+def test_canvases_from_digits_upscaled():
+    pytest.importorskip("sklearn", reason="Is-Same-Class on digits needs the data extra")
+    train, _, test = canvases((8, 2, 4), distance=20, canvas=112, seeds=(0, 1, 2))
+    assert train.x.shape == (8, 1, 112, 112) and test.x.shape == (4, 1, 112, 112)
+    assert float(train.x[..., :, :20].abs().sum()) == 0.0  # 16-pixel digits, centred pair

@@ -46,7 +46,7 @@ def build(name, **extra):
 
 
 def naive_dense(model, member=0):
-    """The recursion of DESIGN.md section 2 in numpy, written without the model's code."""
+    """The end-tensor recursion (:mod:`tnreg.models.htf`) in numpy, without the model's code."""
     tree = model.tree
     mats = {v: m[member].detach().numpy() for v, m in model.matrices().items()}
 
@@ -236,7 +236,7 @@ def test_balanced_init_and_target_norm_keywords():
     )
 
 
-def test_index_plan_is_cached_and_memoizes():
+def test_index_schedule_is_cached_and_memoizes():
     model = build("binary4")
     idx = torch.randint(0, 3, (500, 4), generator=torch.Generator().manual_seed(0))
     plan = model.schedule_indices(idx)

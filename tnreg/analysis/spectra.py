@@ -342,6 +342,12 @@ def _unscale(s: ScaledSpectrum) -> torch.Tensor:
 
 
 def _check_rows(rows: Iterable[Hashable], valid: Sequence[Hashable], where: str) -> list:
+    if not isinstance(rows, Iterable):
+        example = list(valid[:1]) or [0]
+        raise AnalysisError(
+            f"rows must be a list of the {where} {list(valid)!r}; got {type(rows).__name__} "
+            f"{rows!r} (for one index, pass a list: rows={example!r})"
+        )
     rows = list(rows)
     bad = [r for r in rows if r not in valid]
     repeated = sorted({repr(r) for r in rows if rows.count(r) > 1})
@@ -484,7 +490,7 @@ def _gram(
 
 def matricization_spectrum(
     network: Any,
-    tensors: Any,
+    tensors: Any = None,
     rows: Iterable[Index] | None = None,
     *,
     method: str = "auto",
@@ -495,7 +501,8 @@ def matricization_spectrum(
     """Singular values of ``[W]_rows`` for any network and any subset of its open indices.
 
     Call it as ``matricization_spectrum(network, tensors, rows)`` or, for a tnreg model,
-    ``matricization_spectrum(model, rows)`` (the model's ``network`` and ``tensors()``).
+    ``matricization_spectrum(model, rows)`` or ``matricization_spectrum(model, rows=rows)``
+    (the model's ``network`` and ``tensors()``).
 
     Parameters
     ----------
@@ -539,15 +546,22 @@ def matricization_spectrum(
     tensor([[4., 1.]], dtype=torch.float64)
     """
     if not isinstance(network, TensorNetwork):
-        if not (hasattr(network, "network") and hasattr(network, "tensors")) or rows is not None:
+        both = tensors is not None and rows is not None
+        if not (hasattr(network, "network") and hasattr(network, "tensors")) or both:
             raise AnalysisError(
                 f"matricization_spectrum takes (network, tensors, rows) or (model, rows); got "
                 f"{type(network).__name__} as the first argument"
-                + ("" if rows is None else " and three positional arguments")
+                + (" and three positional arguments" if both else "")
             )
-        network, tensors, rows = network.network, network.tensors(), tensors
+        rows = tensors if rows is None else rows
+        network, tensors = network.network, network.tensors()
     if rows is None:
         raise AnalysisError("matricization_spectrum needs rows: the open indices on the rows")
+    if tensors is None:
+        raise AnalysisError(
+            "matricization_spectrum(network, tensors, rows) needs the tensors: one (E, *sizes) "
+            "tensor per tensor of the network"
+        )
     if method not in _METHODS:
         raise AnalysisError(f"unknown method={method!r}; valid options: {list(_METHODS)}")
     dtype = check_dtype(dtype, "matricization_spectrum")

@@ -26,6 +26,7 @@ import torch
 from tnreg.data.checks import DataError, check_choice
 from tnreg.data.target_config import make_target
 from tnreg.data.targets import CPTarget, DenseTarget, Target
+from tnreg.devices import check_device
 
 __all__ = ["FORMAT", "KINDS", "SPLITS", "VERSION", "Dataset", "load_dataset", "save_dataset"]
 
@@ -111,6 +112,7 @@ class Dataset:
         """
         if dtype is not None and not dtype.is_floating_point:
             raise DataError(f"dtype must be a floating dtype (values); got {dtype}")
+        device = check_device(device)
 
         def move(x: torch.Tensor | None) -> torch.Tensor | None:
             if x is None:

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from tnreg.data.checks import DataError, check_count, check_positive, check_seed
+from tnreg.devices import check_device
 from tnreg.models.base import (
     DEFAULT_MAX_DENSE,
     check_dense_size,
@@ -147,7 +148,7 @@ def _cp_log_norm(factors: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 class CPTarget(Target):
-    """W* = sum_r ⊗_n factors[n][:, r] (no weights: component norms live in the factors).
+    """``W* = sum_r ⊗_n factors[n][:, r]`` (no weights: component norms live in the factors).
 
     Parameters
     ----------
@@ -191,7 +192,7 @@ class CPTarget(Target):
         return math.exp(float(_cp_log_norm(self.factors)))
 
     def component_norms(self, *, sort: bool = False) -> torch.Tensor:
-        """σ_r = prod_n ||factors[n][:, r]||, shape (R,); ``sort=True`` orders them descending."""
+        """``σ_r = prod_n ||factors[n][:, r]||``, shape (R,); ``sort=True`` sorts descending."""
         logs = sum(torch.linalg.vector_norm(f, dim=0).log() for f in self.factors)
         out = logs.exp()
         return torch.sort(out, descending=True).values if sort else out
@@ -220,6 +221,7 @@ class CPTarget(Target):
 
     def to(self, device: torch.device | str) -> CPTarget:
         """A copy with the factors on ``device`` (always float64)."""
+        device = check_device(device)
         return CPTarget([f.to(device) for f in self.factors], config=self.config)
 
 
@@ -300,7 +302,7 @@ class DenseTarget(Target):
 
     def to(self, device: torch.device | str) -> DenseTarget:
         """A copy on ``device`` (always float64)."""
-        return DenseTarget(self.tensor.to(device), config=self.config)
+        return DenseTarget(self.tensor.to(check_device(device)), config=self.config)
 
 
 def random_full_rank_target(
@@ -328,4 +330,3 @@ def random_full_rank_target(
     tensor = tensor * (norm / torch.linalg.vector_norm(tensor))
     config = {"kind": "full_rank", "dims": list(dims), "norm": norm, "seed": seed}
     return DenseTarget(tensor, config=config)
-

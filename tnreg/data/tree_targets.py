@@ -29,6 +29,7 @@ import torch
 from tnreg import trees
 from tnreg.data.checks import DataError, check_choice, check_count, check_positive, check_seed
 from tnreg.data.targets import F64, Target, resolve_target_dims
+from tnreg.devices import check_device
 from tnreg.models import HierarchicalTensorFactorization
 
 __all__ = [
@@ -171,6 +172,7 @@ class TreeTarget(Target):
 
     def to(self, device: torch.device | str) -> TreeTarget:
         """A copy with its model on ``device`` (always float64)."""
+        device = check_device(device)
         return TreeTarget(copy.deepcopy(self.model).to(device), config=self.config)
 
 

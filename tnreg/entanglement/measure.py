@@ -39,6 +39,7 @@ import networkx as nx
 import numpy as np
 import torch
 
+from tnreg.errors import TnregError
 from tnreg.schedule import schedule
 from tnreg.trees import ModeTreeError, balanced, mode_sets, node_names, order, validate_tree
 from tnreg.typing import Mode, Node
@@ -64,7 +65,7 @@ THETA = 0.085
 _PENDING_BYTES = 64 * 2**20  # flush a batch of eigenvalue problems beyond this size
 
 
-class EntanglementError(ValueError):
+class EntanglementError(TnregError, ValueError):
     """Bad inputs to the data-entanglement functions (data, labels, tree, options)."""
 
 
@@ -214,7 +215,7 @@ def check_data(x: Any, y: Any = None, *, where: str = "data_entanglement") -> tu
         m, f = map(int, np.argwhere(bad)[0])
         raise EntanglementError(
             f"{where}: x must lie in [0, 1] (scale each feature first, e.g. min-max); "
-            f"got x[{m}, {f}] = {arr[m, f]!r} ({int(bad.sum())} bad entries)"
+            f"got x[{m}, {f}] = {float(arr[m, f])!r} ({int(bad.sum())} bad entries)"
         )
     return arr, _check_labels(y, arr.shape[0], where)
 

@@ -60,25 +60,36 @@ class SetEntropy:
         self.cache: dict[frozenset, float] = {}
 
     def __call__(self, features: Iterable[int]) -> float:
-        """The entanglement entropy (nats) across the feature set (cached)."""
+        """The entanglement entropy (nats) across the feature set (cached).
+
+        A set and its complement share one matricization (transposed), so one cache entry.
+        """
         key = frozenset(features)
+        if 0 not in key:
+            key = frozenset(range(self.n)) - key
         if key not in self.cache:
             self.evaluations += 1
             self.cache[key] = self._compute(sorted(key))
         return self.cache[key]
 
+    def _gram(self, idx: list[int], log: torch.Tensor) -> Gram:
+        """G of the features ``idx``: a factor while 2^|idx| < M, else exp(log)."""
+        if 2 ** len(idx) >= self.m:
+            return Gram(dense=torch.exp(log))
+        f = self.phi[:, idx[0], :]
+        for i in idx[1:]:
+            f = (f[:, :, None] * self.phi[:, i, None, :]).reshape(self.m, -1)
+        return Gram(factor=f)
+
     def _compute(self, idx: list[int]) -> float:
         if not idx or len(idx) == self.n:
             return 0.0
-        log_in = self.logs[idx].sum(dim=0)
-        outer = Gram(dense=torch.exp(self.log_all - log_in))
-        if 2 ** len(idx) < self.m:
-            f = self.phi[:, idx[0], :]
-            for i in idx[1:]:
-                f = (f[:, :, None] * self.phi[:, i, None, :]).reshape(self.m, -1)
-            inner = Gram(factor=f)
-        else:
-            inner = Gram(dense=torch.exp(log_in))
+        rest = sorted(set(range(self.n)) - set(idx))
+        mask = torch.zeros(self.n, dtype=torch.float64)
+        mask[idx] = 1.0
+        log_in = (mask @ self.logs.view(self.n, -1)).view(self.m, self.m)  # no gathered copy
+        inner = self._gram(idx, log_in)
+        outer = self._gram(rest, self.log_all - log_in)
         return entropy(node_spectrum(inner, outer, self.y))
 
 

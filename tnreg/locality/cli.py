@@ -8,9 +8,9 @@ Examples (see ``tnreg locality --help``)::
 
 The defaults are the authors' protocol (ResNet-18 on 150×150 Pathfinder; see
 :mod:`tnreg.locality.runner`). Every combination of the comma-separated difficulties and λ values
-runs ``--seeds`` seeds; the output directory gets one resumable run directory per run, ``results.csv`` and (with matplotlib)
-``accuracy.png``. A bad flag value is a one-line error naming the flag, the value and the
-allowed range (exit status 2).
+runs ``--seeds`` seeds; the output directory gets one resumable run directory per run,
+``results.csv`` and (with matplotlib) ``accuracy.png``. A bad flag value is a one-line error
+naming the flag, the value and the allowed range (exit status 2).
 """
 
 from __future__ import annotations
@@ -85,6 +85,12 @@ def _add_task_flags(p: argparse.ArgumentParser) -> None:
         type=_float_in(0.05, 4),
         default=1.0,
         help="Pathfinder image side 150*scale pixels, every length scaled with it",
+    )
+    p.add_argument(
+        "--window",
+        type=_float_in(160, 3000),
+        default=300.0,
+        help="Pathfinder window side in units: smaller crops the same task (paper: 300)",
     )
     p.add_argument(
         "--distance",
@@ -185,7 +191,17 @@ def main_locality(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     difficulties = args.path_length if args.task == "pathfinder" else args.distance
-    names = ("task", "scale", "canvas", "cifar_root", "n_train", "n_val", "n_test", "data_seed")
+    names = (
+        "task",
+        "scale",
+        "window",
+        "canvas",
+        "cifar_root",
+        "n_train",
+        "n_val",
+        "n_test",
+        "data_seed",
+    )
     names += ("model", "width", "depth", "epochs", "patience", "batch_size", "optimizer", "lr")
     names += ("momentum", "patch_size", "min_distance", "device", "progress", "probe")
     base = LocalityConfig(**{k: getattr(args, k) for k in names})

@@ -30,11 +30,10 @@ no touching
     redrawn until they fit (the authors grow a path paddle by paddle, steering around obstacles;
     redrawing whole paths is the vectorized equivalent of their retry rule).
 distance matching
-    With ``match_distance=True`` (the default) a candidate image of label ``y`` whose markers lie
-    ``d`` apart is kept with probability ``min(p_1(d), p_0(d)) / p_y(d)`` (``p_y`` the histogram of
-    ``d`` under label ``y``, from a fixed pilot sample), so the marker distance carries no
-    information about the label. The authors' rules alone leave a marker-distance shortcut
-    (``shortcut_accuracy`` measures it; RESULTS.md states both).
+    With ``match_distance=True`` (the default) connected and unconnected images are drawn in
+    pairs whose marker distances fall in the same 0.25-unit bin (candidates without a partner
+    are dropped), so the marker distance carries no information about the label. The authors'
+    rules alone leave a marker-distance shortcut (:func:`shortcut_accuracy` measures it).
 
 Images are float32 in ``[0, 1]`` (antialiased by ``supersample²`` sub-pixels); standardization
 with the train set's mean and std is the runner's job.
@@ -42,7 +41,6 @@ with the train set's mean and std is the runner's job.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -69,6 +67,7 @@ _GAP = RULES["thickness"] + RULES["margin"]
 _MARKER_GAP = RULES["marker_radius"] + RULES["thickness"] / 2 + RULES["margin"]
 _STEP = RULES["paddle"] + RULES["margin"]
 _TRIES = 5
+_BIN = 0.25  # width of the marker-distance bins that distance matching equalizes
 
 
 def image_side(scale: float, window: float = RULES["window"]) -> int:
@@ -106,17 +105,25 @@ def _min_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(d), np.inf, d).min((1, 2), initial=np.inf)
 
 
+def _inside(paths: np.ndarray, window: float) -> np.ndarray:
+    """Every paddle inside the padded window: (m, ..., 2, 2) -> (m,) bool."""
+    lo, hi = RULES["padding"], window - RULES["padding"]
+    return ((paths >= lo) & (paths <= hi)).reshape(len(paths), -1).all(1)
+
+
+def _self_clear(paths: np.ndarray) -> np.ndarray:
+    """Non-adjacent paddles of each path at least the gap apart: (m, L, 2, 2) -> (m,) bool."""
+    i, j = np.triu_indices(paths.shape[1], k=2)
+    if len(i) == 0:
+        return np.ones(len(paths), dtype=bool)
+    a, b = paths[:, i], paths[:, j]
+    return (segment_distance(a[..., 0, :], a[..., 1, :], b[..., 0, :], b[..., 1, :]) >= _GAP).all(1)
+
+
 def _fits(paths: np.ndarray, window: float) -> np.ndarray:
     """Inside the padded window and clear of itself: (m, L, 2, 2) -> (m,) bool."""
-    lo, hi = RULES["padding"], window - RULES["padding"]
-    ok = ((paths >= lo) & (paths <= hi)).all((1, 2, 3))
-    n = paths.shape[1]
-    if n > 2:
-        d = segment_distance(
-            paths[:, :, None, 0], paths[:, :, None, 1], paths[:, None, :, 0], paths[:, None, :, 1]
-        )
-        far = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :]) > 1
-        ok &= (d[:, far] >= _GAP).all(1)
+    ok = _inside(paths, window)
+    ok[ok] = _self_clear(paths[ok])
     return ok
 
 
@@ -127,12 +134,9 @@ def _seed_pairs(rng: np.random.Generator, m: int, length: int, window: float) ->
     phi = rng.uniform(0, 2 * math.pi, size=m)
     second = first + RULES["seed_distance"] * np.stack([np.sin(phi), np.cos(phi)], -1)
     paths = _paths(rng, np.stack([first, second], 1), length)
-    ok = (
-        _fits(paths[:, 0], window)
-        & _fits(paths[:, 1], window)
-        & (_min_distance(paths[:, 0], paths[:, 1]) >= _GAP)
-    )
-    return paths[ok]
+    paths = paths[_inside(paths, window)]
+    paths = paths[_self_clear(paths[:, 0]) & _self_clear(paths[:, 1])]
+    return paths[_min_distance(paths[:, 0], paths[:, 1]) >= _GAP]
 
 
 def _marker_distances(pairs: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,19 +148,22 @@ def _marker_distances(pairs: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.
     return d_pos, d_neg
 
 
-_EDGES = np.arange(0.0, 301.0, 2.0)
-
-
-@functools.lru_cache(maxsize=16)
-def _acceptance(length: int, window: float) -> tuple[np.ndarray, np.ndarray]:
-    """Keep-probabilities per marker-distance bin for labels 0 and 1 (from a fixed pilot)."""
-    rng = np.random.default_rng(12345 + length)
-    pairs = _seed_pairs(rng, 20000, length, window)
-    d_pos, d_neg = _marker_distances(pairs, rng.integers(0, 2, len(pairs)))
-    h1 = np.histogram(d_pos, _EDGES)[0] + 1e-9
-    h0 = np.histogram(d_neg, _EDGES)[0] + 1e-9
-    low = np.minimum(h0, h1)
-    return low / h0, low / h1
+def _matched_pairs(
+    rng: np.random.Generator, d_pos: np.ndarray, d_neg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(ia, ib)`` pairing candidates with equal marker-distance bins, random order."""
+    ba = np.floor(d_pos / _BIN).astype(np.int64)
+    bb = np.floor(d_neg / _BIN).astype(np.int64)
+    oa, ob = np.argsort(ba, kind="stable"), np.argsort(bb, kind="stable")
+    ua, start_a, ca = np.unique(ba[oa], return_index=True, return_counts=True)
+    ub, start_b, cb = np.unique(bb[ob], return_index=True, return_counts=True)
+    _, ia_u, ib_u = np.intersect1d(ua, ub, return_indices=True)
+    take = np.minimum(ca[ia_u], cb[ib_u])
+    offsets = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    ia = oa[np.repeat(start_a[ia_u], take) + offsets]
+    ib = ob[np.repeat(start_b[ib_u], take) + offsets]
+    order = rng.permutation(len(ia))
+    return ia[order], ib[order]
 
 
 def _seeds_and_labels(
@@ -167,31 +174,26 @@ def _seeds_and_labels(
     pairs = np.empty((n, 2, length, 2, 2))
     ks = np.empty(n, dtype=np.int64)
     todo = {0: np.flatnonzero(~labels), 1: np.flatnonzero(labels)}
-    keep = _acceptance(length, window) if match else None
     for _ in range(max_rounds):
-        need = sum(len(v) for v in todo.values())
+        need = max(len(v) for v in todo.values())
         if need == 0:
             return pairs, labels, ks
-        cand = _seed_pairs(rng, 4 * need + 16, length, window)
+        cand = _seed_pairs(rng, 8 * need + 32, length, window)
         k = rng.integers(0, 2, len(cand))
-        y = rng.integers(0, 2, len(cand))
-        d = np.where(y == 1, *_marker_distances(cand, k))
-        if keep is not None:
-            p = np.where(y == 1, keep[1][_bin(d)], keep[0][_bin(d)])
-            ok = rng.random(len(cand)) < p
-            cand, k, y = cand[ok], k[ok], y[ok]
-        for label in (0, 1):
-            take = np.flatnonzero(y == label)[: len(todo[label])]
+        d_pos, d_neg = _marker_distances(cand, k)
+        half = len(cand) // 2
+        if match:
+            ia, ib = _matched_pairs(rng, d_pos[:half], d_neg[half:])
+        else:
+            ia, ib = np.arange(half), np.arange(len(cand) - half)
+        for label, idx in ((1, ia), (0, half + ib)):
+            take = idx[: len(todo[label])]
             slots, todo[label] = todo[label][: len(take)], todo[label][len(take) :]
             pairs[slots], ks[slots] = cand[take], k[take]
     raise RuntimeError(
         f"pathfinder could not place two seed paths of length {length} in {max_rounds} rounds; "
         "raise max_rounds"
     )
-
-
-def _bin(d: np.ndarray) -> np.ndarray:
-    return np.clip(np.digitize(d, _EDGES) - 1, 0, len(_EDGES) - 2)
 
 
 def _distractors(

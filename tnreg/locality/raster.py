@@ -30,10 +30,10 @@ def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     >>> float(point_segment_distance(np.array([1.0, 1.0]), np.zeros(2), np.array([0.0, 2.0])))
     1.0
     """
-    ab = b - a
-    t = ((p - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12)
-    closest = a + np.clip(t, 0.0, 1.0)[..., None] * ab
-    return np.sqrt(((p - closest) ** 2).sum(-1))
+    ar, ac = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
+    pr, pc = p[..., 0] - a[..., 0], p[..., 1] - a[..., 1]
+    t = np.clip((pr * ar + pc * ac) / np.maximum(ar * ar + ac * ac, 1e-12), 0.0, 1.0)
+    return np.sqrt((pr - t * ar) ** 2 + (pc - t * ac) ** 2)
 
 
 def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:

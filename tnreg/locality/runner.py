@@ -75,6 +75,7 @@ class LocalityConfig:
     task: str = "pathfinder"
     path_length: int = 9
     scale: float = 1.0
+    window: float = 300.0
     distance: int = 160
     canvas: int = 224
     cifar_root: str = ""
@@ -153,7 +154,7 @@ def _task_cached(key: tuple[tuple[str, Any], ...]) -> tuple[TaskData, TaskData, 
     seeds = (3 * c["data_seed"], 3 * c["data_seed"] + 1, 3 * c["data_seed"] + 2)
     sizes = (c["n_train"], max(c["n_val"], 2), c["n_test"])
     if c["task"] == "pathfinder":
-        kw = {"path_length": c["path_length"], "scale": c["scale"]}
+        kw = {"path_length": c["path_length"], "scale": c["scale"], "window": c["window"]}
         sets = tuple(pathfinder(n, seed=s, **kw) for n, s in zip(sizes, seeds))
     else:
         from tnreg.locality.same_class import canvases
@@ -170,7 +171,16 @@ def _task_cached(key: tuple[tuple[str, Any], ...]) -> tuple[TaskData, TaskData, 
 
 def make_task(config: LocalityConfig) -> tuple[TaskData, TaskData, TaskData]:
     """Train, validation and test sets for ``config`` (from ``data_seed``; cached in memory)."""
-    names = ("task", "path_length", "scale", "distance", "canvas", "cifar_root", "n_train")
+    names = (
+        "task",
+        "path_length",
+        "scale",
+        "window",
+        "distance",
+        "canvas",
+        "cifar_root",
+        "n_train",
+    )
     names += ("n_val", "n_test", "data_seed", "standardize")
     key = tuple((k, getattr(config, k)) for k in names)
     return _task_cached(key)

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import networkx as nx
 import torch
 
+from tnreg import devices
 from tnreg.typing import Node
 
 __all__ = [
@@ -132,16 +133,8 @@ def check_dtype(dtype: Any) -> torch.dtype:
 
 
 def check_device(device: Any) -> torch.device | None:
-    """``None`` (torch's default) or something ``torch.device`` accepts."""
-    if device is None or isinstance(device, torch.device):
-        return device
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"device must be a torch.device or a string such as 'cpu' or 'cuda:0'; got "
-            f"{device!r} ({err})"
-        ) from None
+    """``None`` (torch's default) or an existing device (:func:`tnreg.devices.check_device`)."""
+    return devices.check_device(device)
 
 
 def check_dense_size(shape: Sequence[int], max_entries: int) -> None:

@@ -8,7 +8,7 @@ node matrix M_v
     With depth L the node matrix is a product of L trainable matrices (deep variants).
 end tensor
     T^{leaf n} = M_n; T^v[..., r] = sum_r' M_v[r', r] * prod_{c in C(v)} T^c[..., r'];
-    W = T^root[..., 0] (Razin, Maman & Cohen 2022; DESIGN.md section 2).
+    W = T^root[..., 0] (Razin, Maman & Cohen 2022).
 width R_v
     The number of channels at an interior node (for CP, the number of components).
 

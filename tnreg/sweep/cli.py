@@ -129,8 +129,9 @@ def add_sweep(sub, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument("dir", nargs="?", metavar="DIR", default=None,
                    help="with 'report': the sweep directory")  # fmt: skip
     run = p.add_argument_group("running a sweep")
-    run.add_argument("--engine", choices=("local", "ray"), default="local",
-                     help="local processes, or Ray tasks (pip install 'tnreg[ray]')")  # fmt: skip
+    run.add_argument("--engine", choices=("local", "ray", "serial"), default="local",
+                     help="local processes, Ray tasks (pip install 'tnreg[ray]') or one "
+                     "run after another in this process")  # fmt: skip
     run.add_argument("--address", default=None, metavar="auto|HOST:PORT",
                      help="Ray cluster to join (default: start a local Ray instance)")  # fmt: skip
     run.add_argument("--workers", type=_count, default=None, metavar="N",

@@ -31,7 +31,7 @@ from tnreg.sweep.spec import SweepError, SweepSpec
 __all__ = ["ENGINES", "SweepResult", "make_engine", "plan", "run_sweep"]
 
 #: Engine names for :func:`make_engine`.
-ENGINES = ("local", "ray")
+ENGINES = ("local", "ray", "serial")
 
 
 @dataclass
@@ -81,14 +81,18 @@ def make_engine(
     SweepError
         On an unknown engine, or an address given to the local engine.
     """
+    if address is not None and name != "ray":
+        raise SweepError(f"--address {address!r} needs --engine ray; got --engine {name!r}")
     cpus = spec.resources.cpus if spec is not None else 1
     gpus = spec.resources.gpus if spec is not None else 0.0
     if name == "local":
-        if address is not None:
-            raise SweepError(f"--address {address!r} needs --engine ray (the local engine has none)")
         from tnreg.sweep.local import LocalEngine
 
-        return LocalEngine(workers, threads if threads is not None else None)
+        return LocalEngine(workers, threads)
+    if name == "serial":
+        from tnreg.sweep.local import SerialEngine
+
+        return SerialEngine()
     if name == "ray":
         from tnreg.sweep.ray_engine import RayEngine
 

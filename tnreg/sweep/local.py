@@ -6,6 +6,9 @@ workers, threads
     ``workers`` processes (default: one per core, at most one per task) each run one task at
     a time with ``threads`` torch threads (default: ``cores // workers``), so that
     workers x threads <= cores.
+serial
+    :class:`SerialEngine` runs the tasks one after another in this process (no pool): the
+    reference the local engine is measured against, and a debugging aid.
 in flight
     At most ``workers`` tasks are submitted at a time, so every submitted task is running.
     When a worker process dies (killed, out of memory), the pool breaks: the tasks in flight
@@ -32,7 +35,7 @@ from typing import Any
 from tnreg.sweep.packing import Task
 from tnreg.sweep.runner import run_task
 
-__all__ = ["LocalEngine", "failed_outcomes"]
+__all__ = ["LocalEngine", "SerialEngine", "failed_outcomes"]
 
 OnDone = Callable[[list[dict[str, Any]]], None]
 _STOP: dict[str, Any] = {}
@@ -162,3 +165,21 @@ def _settle(flight: dict[Future, Task]) -> list[tuple[Future, Task]]:
     """Wait for the tasks in flight after Ctrl-C (they stop at their next check)."""
     wait(list(flight))
     return [(f, t) for f, t in flight.items() if not f.cancelled()]
+
+
+class SerialEngine:
+    """Run tasks one after another in this process (see the module docstring)."""
+
+    name = "serial"
+
+    def __repr__(self) -> str:
+        return "SerialEngine()"
+
+    def run(self, tasks: Sequence[Task], sweep_dir: Path, kind: str, on_done: OnDone) -> bool:
+        """Run ``tasks``, calling ``on_done(outcomes)`` after each; ``False`` if interrupted."""
+        for task in tasks:
+            outcomes = run_task(task, sweep_dir, kind)
+            on_done(outcomes)
+            if any(o["status"] == "interrupted" for o in outcomes):
+                return False
+        return True

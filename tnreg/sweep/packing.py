@@ -75,17 +75,23 @@ def _shape_key(point: Point) -> str | None:
 
 
 def _runs(points: list[Point], max_pack: int) -> list[list[Point]]:
-    """Split points of one shape into runs of consecutive model seeds of at most max_pack."""
-    ordered = sorted(points, key=lambda p: p.config["model"].get("seed", 0))
+    """Chain points of one shape into runs of consecutive model seeds (at most max_pack): each
+    point, in seed order, joins the first open run that ends at its seed minus one."""
+    ordered = sorted(points, key=lambda p: (_seed(p), json.dumps(p.config["model"].get("init_std"))))
     runs: list[list[Point]] = []
     for p in ordered:
-        seed = p.config["model"].get("seed", 0)
-        last = runs[-1] if runs else None
-        if last and len(last) < max_pack and last[-1].config["model"].get("seed", 0) == seed - 1:
-            last.append(p)
+        seed = _seed(p)
+        for run in runs:
+            if len(run) < max_pack and _seed(run[-1]) == seed - 1:
+                run.append(p)
+                break
         else:
             runs.append([p])
     return runs
+
+
+def _seed(point: Point) -> int:
+    return point.config["model"].get("seed", 0)
 
 
 def plan_tasks(points: Sequence[Point], *, pack: bool, max_pack: int = 32) -> list[Task]:

@@ -92,7 +92,7 @@ def _validate_train(config: dict[str, Any], where: str) -> None:
     try:
         TrainConfig.from_dict(config, where=where)
     except (ValueError, TypeError) as err:
-        raise SweepError(f"{err}") from None
+        raise SweepError(f"{where}: {err}") from None
 
 
 def expand(spec: SweepSpec, *, validate: bool = True) -> list[Point]:

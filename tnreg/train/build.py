@@ -24,6 +24,7 @@ import torch
 
 from tnreg import trees
 from tnreg.data import DataError, tree_from_config
+from tnreg.devices import check_device
 from tnreg.train.config import ConfigError, ModelConfig
 
 __all__ = ["build_model", "build_tree"]
@@ -96,6 +97,8 @@ def build_model(
     ------
     ConfigError
         On an invalid field or a tree/widths combination the model rejects.
+    tnreg.devices.DeviceError
+        On a device this machine does not have (``"cuda"`` without a GPU).
 
     Examples
     --------
@@ -106,6 +109,7 @@ def build_model(
 
     config = _model_config(model_config)
     tree = build_tree(config)
+    device = check_device(device)
     common = {
         "ensemble": config.ensemble,
         "init_std": config.init_std,

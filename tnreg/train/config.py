@@ -92,7 +92,7 @@ class ConfigError(TnregError, ValueError):
     """A config value is missing, unknown, of the wrong type or out of range."""
 
 
-def _fail(key: str, expected: str, value: Any) -> None:
+def _refuse(value: Any, expected: str, key: str) -> None:
     raise ConfigError(f"config key {key!r}: expected {expected}; got {value!r}")
 
 
@@ -104,23 +104,23 @@ def _is_num(x: Any) -> bool:
     return (_is_int(x) or isinstance(x, float)) and math.isfinite(x)
 
 
-def _check_choice(key: str, value: Any, options: Sequence[str]) -> None:
+def _check_choice(value: Any, options: Sequence[str], key: str) -> None:
     if value not in options:
         raise ConfigError(
             f"config key {key!r}: unknown value {value!r}; valid options: {list(options)}"
         )
 
 
-def _check_int(key: str, value: Any, low: int, *, optional: bool = False) -> None:
+def _check_int(value: Any, low: int, key: str, *, optional: bool = False) -> None:
     if optional and value is None:
         return
     if not _is_int(value) or value < low:
-        _fail(key, f"an int >= {low}" + (" or none" if optional else ""), value)
+        _refuse(value, f"an int >= {low}" + (" or none" if optional else ""), key)
 
 
 def _check_float(
-    key: str,
     value: Any,
+    key: str,
     *,
     positive: bool = False,
     optional: bool = False,
@@ -133,7 +133,7 @@ def _check_float(
         ok = value < below
     if not ok:
         what = "a number " + ("> 0" if positive else ">= 0") + (f" and < {below}" if below else "")
-        _fail(key, what + (" or none" if optional else ""), value)
+        _refuse(value, what + (" or none" if optional else ""), key)
 
 
 def _check_tree(config: ModelConfig, prefix: str) -> None:
@@ -146,7 +146,7 @@ def _check_tree(config: ModelConfig, prefix: str) -> None:
             f"nested lists of modes such as [[0, 1], [2, 3]]{quoted}"
         )
     if not isinstance(tree, (str, list)):
-        _fail(key, f"one of {list(TREES)} or a nested list of modes", tree)
+        _refuse(tree, f"one of {list(TREES)} or a nested list of modes", key)
     if config.kind != "htf" and tree not in ("balanced", "star"):  # "balanced": the default
         shape = "star(order)" if config.kind == "cp" else "star(2)"
         raise ConfigError(
@@ -206,24 +206,24 @@ class ModelConfig:
 
     def validate(self, prefix: str = "model.") -> ModelConfig:
         """Check every field; raises :class:`ConfigError` naming the key."""
-        _check_choice(prefix + "kind", self.kind, MODEL_KINDS)
-        _check_int(prefix + "order", self.order, 2)
+        _check_choice(self.kind, MODEL_KINDS, prefix + "kind")
+        _check_int(self.order, 2, prefix + "order")
         _check_tree(self, prefix)
         for key in ("dims", "widths"):
             value = getattr(self, key)
             items = value if isinstance(value, list) else [value]
             if not items or not all(_is_int(v) and v >= 1 for v in items):
-                _fail(prefix + key, "a positive int or a list of positive ints", value)
-        _check_int(prefix + "depth", self.depth, 1)
+                _refuse(value, "a positive int or a list of positive ints", prefix + key)
+        _check_int(self.depth, 1, prefix + "depth")
         if self.output is not None:
-            _check_choice(prefix + "output", self.output, OUTPUTS)
+            _check_choice(self.output, OUTPUTS, prefix + "output")
         stds = self.init_std if isinstance(self.init_std, list) else [self.init_std]
         if not stds or not all(_is_num(s) and s > 0 for s in stds):
-            _fail(prefix + "init_std", "a number > 0 or a list of them", self.init_std)
+            _refuse(self.init_std, "a number > 0 or a list of them", prefix + "init_std")
         if not _is_num(self.init_mean):
-            _fail(prefix + "init_mean", "a finite number", self.init_mean)
-        _check_int(prefix + "seed", self.seed, 0)
-        _check_int(prefix + "ensemble", self.ensemble, 1, optional=True)
+            _refuse(self.init_mean, "a finite number", prefix + "init_mean")
+        _check_int(self.seed, 0, prefix + "seed")
+        _check_int(self.ensemble, 1, prefix + "ensemble", optional=True)
         return self
 
     @classmethod
@@ -326,41 +326,41 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check every field; raises :class:`ConfigError` naming the key. Returns ``self``."""
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_float("lr", self.lr, positive=True)
-        _check_float("momentum", self.momentum, below=1.0)
-        _check_float("alpha", self.alpha, below=1.0)
-        _check_float("eps", self.eps)
-        _check_int("batch_size", self.batch_size, 1, optional=True)
-        _check_int("steps", self.steps, 0)
-        _check_choice("loss", self.loss, LOSSES)
-        _check_float("huber_delta", self.huber_delta, positive=True)
-        _check_float("tolerance", self.tolerance, positive=True, optional=True)
-        _check_int("patience", self.patience, 1)
-        _check_float("time_limit_s", self.time_limit_s, positive=True, optional=True)
-        _check_int("track_every", self.track_every, 1)
-        _check_int("checkpoint_every", self.checkpoint_every, 1)
+        _check_choice(self.optimizer, OPTIMIZERS, "optimizer")
+        _check_float(self.lr, "lr", positive=True)
+        _check_float(self.momentum, "momentum", below=1.0)
+        _check_float(self.alpha, "alpha", below=1.0)
+        _check_float(self.eps, "eps")
+        _check_int(self.batch_size, 1, "batch_size", optional=True)
+        _check_int(self.steps, 0, "steps")
+        _check_choice(self.loss, LOSSES, "loss")
+        _check_float(self.huber_delta, "huber_delta", positive=True)
+        _check_float(self.tolerance, "tolerance", positive=True, optional=True)
+        _check_int(self.patience, 1, "patience")
+        _check_float(self.time_limit_s, "time_limit_s", positive=True, optional=True)
+        _check_int(self.track_every, 1, "track_every")
+        _check_int(self.checkpoint_every, 1, "checkpoint_every")
         if not isinstance(self.trackers, list) or not all(
             isinstance(t, str) for t in self.trackers
         ):
-            _fail("trackers", f"a list of names from {list(TRACKER_NAMES)}", self.trackers)
+            _refuse(self.trackers, f"a list of names from {list(TRACKER_NAMES)}", "trackers")
         for name in self.trackers:
-            _check_choice("trackers", name, TRACKER_NAMES)
-        _check_int("top_k", self.top_k, 1)
-        _check_float("rank_rtol", self.rank_rtol, positive=True, below=1.0)
-        _check_int("seed", self.seed, 0)
-        _check_choice("device", self.device, DEVICES)
-        _check_choice("dtype", self.dtype, DTYPES)
+            _check_choice(name, TRACKER_NAMES, "trackers")
+        _check_int(self.top_k, 1, "top_k")
+        _check_float(self.rank_rtol, "rank_rtol", positive=True, below=1.0)
+        _check_int(self.seed, 0, "seed")
+        _check_choice(self.device, DEVICES, "device")
+        _check_choice(self.dtype, DTYPES, "dtype")
         if not isinstance(self.progress, bool):
-            _fail("progress", "true or false", self.progress)
+            _refuse(self.progress, "true or false", "progress")
         if not isinstance(self.capture, bool):
-            _fail("capture", "true or false", self.capture)
-        _check_float("max_weight", self.max_weight, positive=True, optional=True)
+            _refuse(self.capture, "true or false", "capture")
+        _check_float(self.max_weight, "max_weight", positive=True, optional=True)
         if not isinstance(self.model, ModelConfig):
-            _fail("model", "a ModelConfig (a [model] table)", self.model)
+            _refuse(self.model, "a ModelConfig (a [model] table)", "model")
         self.model.validate()
         if not isinstance(self.data, dict):
-            _fail("data", "a table of data settings", self.data)
+            _refuse(self.data, "a table of data settings", "data")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -374,7 +374,7 @@ class TrainConfig:
         model = _build(ModelConfig, raw.pop("model", {}) or {}, "model.", where)
         data = raw.pop("data", {}) or {}
         if not isinstance(data, dict):
-            _fail("data", "a table of data settings", data)
+            _refuse(data, "a table of data settings", "data")
         config = _build(cls, raw, "", where)
         config.model, config.data = model, dict(data)
         return config.validate()
@@ -382,7 +382,7 @@ class TrainConfig:
 
 def _build(cls: type, raw: Mapping[str, Any], prefix: str, where: str) -> Any:
     if not isinstance(raw, Mapping):
-        _fail(prefix.rstrip("."), "a table", raw)
+        _refuse(raw, "a table", prefix.rstrip("."))
     names = [f.name for f in dataclasses.fields(cls) if f.name not in ("model", "data")]
     unknown = [k for k in raw if k not in names]
     if unknown:
@@ -490,7 +490,7 @@ def _coerce_floats(config: TrainConfig) -> TrainConfig:
 
 def resolve_device(name: str) -> torch.device:
     """``"auto"`` -> CUDA when available else CPU; ``"cuda"`` without CUDA is an error."""
-    _check_choice("device", name, DEVICES)
+    _check_choice(name, DEVICES, "device")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -502,5 +502,5 @@ def resolve_device(name: str) -> torch.device:
 
 def resolve_dtype(name: str) -> torch.dtype:
     """``"float32"`` or ``"float64"`` -> the torch dtype."""
-    _check_choice("dtype", name, DTYPES)
+    _check_choice(name, DTYPES, "dtype")
     return torch.float32 if name == "float32" else torch.float64

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 
 import torch
 
-from tnreg.models.engine import sampled
 from tnreg.models.engine.kernels import PairMerge, channel_matmul, outer_finish
 from tnreg.models.engine.rooted import RootedNetwork
+from tnreg.models.engine.sampled import sampled_dot, usable
 from tnreg.models.engine.schedules import IndexSchedule, Merge, TreeIndexSchedule
 from tnreg.typing import Node
 
@@ -101,8 +101,8 @@ def _finish_root(
     a, b = operands[last.a], operands[last.b]
     if weights is not None:
         a = a * weights[..., 0]
-    if last.pattern is not None and sampled.usable(a):
-        return sampled.sampled_dot(a, b, last.pattern).unsqueeze(-1)
+    if last.pattern is not None and usable(a):
+        return sampled_dot(a, b, last.pattern).unsqueeze(-1)
     return PairMerge.apply(a, b, last.rows_a, last.rows_b, True).unsqueeze(-1)
 
 

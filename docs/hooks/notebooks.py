@@ -2,8 +2,12 @@
 
 Each tutorial is read by jupytext, executed by nbclient in a fresh kernel (in a temporary
 directory, so the files it writes go nowhere) and exported by nbconvert to markdown with its
-printed output and its figures. Results are cached under ``build/docs-cache/`` keyed by the
-tutorial's text and the smoke flag (``TNREG_TUTORIAL_SMOKE=1``: smoke sizes, as in the tests).
+printed output and its figures. Results are cached under ``build/docs-cache/`` (or
+``TNREG_DOCS_CACHE``) keyed by the tutorial's text and the smoke flag
+(``TNREG_TUTORIAL_SMOKE=1``: smoke sizes, as in the tests).
+``TNREG_DOCS_TUTORIALS=01,08`` executes only the tutorials whose names start so (a quicker
+``make docs-serve`` while writing); the others get a page saying they were not executed.
+Tutorials run two at a time (one kernel per core of a 2-core machine).
 """
 
 from __future__ import annotations
@@ -17,6 +21,17 @@ from pathlib import Path
 
 SMOKE_VARIABLE = "TNREG_TUTORIAL_SMOKE"
 TIMEOUT_S = 900
+
+
+def selected(path: Path) -> bool:
+    """Whether ``TNREG_DOCS_TUTORIALS`` (comma-separated name prefixes) selects ``path``."""
+    chosen = os.environ.get("TNREG_DOCS_TUTORIALS", "").strip()
+    return not chosen or any(path.name.startswith(p.strip()) for p in chosen.split(","))
+
+
+def cache_dir(root: Path) -> Path:
+    """Where executed tutorials are kept: ``TNREG_DOCS_CACHE`` or ``build/docs-cache``."""
+    return Path(os.environ.get("TNREG_DOCS_CACHE") or root / "build" / "docs-cache")
 
 
 def tutorial_paths(root: Path) -> list[Path]:
@@ -55,6 +70,9 @@ def _execute(path: Path) -> tuple[str, dict[str, bytes]]:
 
 def render(path: Path, cache_dir: Path) -> tuple[str, dict[str, bytes], float]:
     """Markdown, figure files (name -> bytes) and execution seconds (0 when cached)."""
+    if not selected(path):
+        note = f"*Not executed in this build (`TNREG_DOCS_TUTORIALS` left `{path.name}` out).*"
+        return f"# {title_of(path)}\n\n{note}\n", {}, 0.0
     smoke = os.environ.get(SMOKE_VARIABLE) == "1"
     key = hashlib.sha256(path.read_bytes() + str(smoke).encode()).hexdigest()[:20]
     entry = cache_dir / f"{path.stem}-{key}"
@@ -71,6 +89,22 @@ def render(path: Path, cache_dir: Path) -> tuple[str, dict[str, bytes], float]:
     (entry / "files.json").write_text(json.dumps(sorted(files)))
     (entry / "page.md").write_text(body)
     return body, files, seconds
+
+
+def render_all(paths: list[Path], cache_dir: Path) -> list[tuple[str, dict[str, bytes], float]]:
+    """:func:`render` for every path, two at a time, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda p: render(p, cache_dir), paths))
+
+
+def with_header(path: Path, body: str) -> str:
+    """``body`` with the note of :func:`page_header` right after its title."""
+    title, _, rest = body.partition("\n")
+    if not title.startswith("# "):
+        return page_header(path) + body
+    return f"{title}\n\n{page_header(path)}{rest}"
 
 
 def page_header(path: Path) -> str:
