@@ -230,6 +230,12 @@ MODELS = [
         r"CP rank must be a positive int \(the number of components\); got 0",
     ),
     row(
+        "models/cp-rank-str",
+        lambda: CP(3, 3, "2"),
+        TypeError,
+        r"CP rank must be a positive int \(the number of components\); got str '2'",
+    ),
+    row(
         "models/tucker-rank-zero",
         lambda: Tucker(3, 3, 0),
         ValueError,

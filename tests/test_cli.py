@@ -104,6 +104,19 @@ def test_resume_with_more_steps(config_file, tmp_path, capsys):
         (["--set", "optimizer=rms"], "'optimizer': unknown value 'rms'; valid options"),
         (["--set", "bogus=1"], "unknown config key 'bogus'"),
         (["--set", "data.task=nope"], "nope"),
+        (
+            [
+                "--set",
+                "model.kind=htf",
+                "--set",
+                "model.order=6",
+                "--set",
+                "model.tree=[[0,1,2],[3,4]]",
+            ],
+            "config key 'model.tree' has 5 modes but model.order = 6",
+        ),
+        (["--set", "model.tree=caterpillar"], "applies to kind = 'htf' only; kind = 'cp'"),
+        (["--set", "model.ordr=3"], "unknown config key 'model.ordr' in --set 'model.ordr=3'"),
     ],
 )
 def test_bad_values_give_one_line_and_status_2(config_file, tmp_path, capsys, args, match):

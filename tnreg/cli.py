@@ -332,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
     from tnreg.locality.cli import add_parser as _add_locality
 
     _add_locality(sub)
-    from tnreg.theory.cli import add_parser as _add_verify  # issue 11: tnreg verify
+    from tnreg.theory.cli import add_parser as _add_verify  # tnreg verify
 
     _add_verify(sub)
     from tnreg.experiments.commands import add_plot, add_reproduce
@@ -342,6 +342,9 @@ def _parser() -> argparse.ArgumentParser:
     from tnreg.sweep.cli import add_sweep
 
     add_sweep(sub, _Formatter)
+    from tnreg.entanglement.cli import add_parser as add_entanglement
+
+    add_entanglement(sub)
     return parser
 
 

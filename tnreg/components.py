@@ -9,11 +9,11 @@ layers
     output (the plain CP/HTF sum); a node matrix mapping (``model.matrices()``) is also valid
     ``layers`` (one matrix per node).
 local component (ν, r)
-    At an interior node ν and channel ``r < R_ν`` (Razin, Maman & Cohen 2022; DESIGN §4): the row
-    ``r`` of ν's *first* layer (if ν is trainable) followed by the column ``r`` of the *last*
-    layer of each child, in child order: ``K_ν = |C(ν)| + 1`` vectors (``|C(ν)|`` at a fixed
-    root). These are the vectors a rescaling of the component touches. At the root of a star
-    tree the local components are the CP components (w_r^1, ..., w_r^N).
+    At an interior node ν and channel ``r < R_ν`` (Razin, Maman & Cohen 2022; docs/design.md
+    §4): the row ``r`` of ν's *first* layer (if ν is trainable) followed by the column ``r`` of
+    the *last* layer of each child, in child order: ``K_ν = |C(ν)| + 1`` vectors (``|C(ν)|`` at
+    a fixed root). These are the vectors a rescaling of the component touches. At the root of
+    a star tree the local components are the CP components (w_r^1, ..., w_r^N).
 norm σ_{ν,r}
     ``Π_j ||v_j||`` over the K_ν vectors. With node matrices (depth 1 or the products
     ``M_v``) this is the paper's ``||M_ν[r, :]|| · Π_c ||M_c[:, r]||``.
@@ -99,7 +99,7 @@ def local_vectors(tree: nx.DiGraph, layers: Layers) -> dict[Node, list[torch.Ten
 def local_squared_norms(tree: nx.DiGraph, layers: Layers) -> dict[Node, torch.Tensor]:
     """Squared norms of the local component vectors, interior ν -> ``(E, R_ν, K_ν)``.
 
-    Their pairwise differences are conserved under gradient flow (DESIGN §4).
+    Their pairwise differences are conserved under gradient flow (docs/design.md §4).
 
     Examples
     --------

@@ -15,17 +15,15 @@ integer indices, whose set order does not depend on string hashing):
   and planned in milliseconds;
 - up to :data:`RANDOM_MAX_OPERANDS` operands, the best (fewest FLOPs) of opt_einsum
   ``"greedy"`` and a seeded ``RandomGreedy`` of :func:`random_trials` trials (64 up to 100
-  operands, then fewer; about 0.3 s at 100 operands). On tree networks (batched forward passes,
-  Gram networks) this finds the same FLOPs as the former time-boxed cotengra search; on grids
-  it can be several times worse (``optimize="cotengra"`` remains available there);
+  operands, then fewer). On tree networks (batched forward passes, Gram networks) this finds
+  the best path any optimizer found in the benchmark; on grids it can be several times worse
+  (``optimize="cotengra"`` remains available there);
 - above that, ``"greedy"`` alone.
 
 Exhaustive optimizers refuse networks above :data:`EXHAUSTIVE_MAX_OPERANDS` (8 operands for
-``"optimal"``, 9 for ``"branch-all"``, 30 for ``"dp"``; their time grows exponentially:
-``"optimal"`` takes 5 s at 9 operands on a chain of matrices and 46 s at 11 on a tree network,
-``"branch-all"`` 42 s at 11, ``"dp"`` 20 s on a 30-tensor Gram network), with a message that
-names ``"auto"``. The explicit
-``"cotengra"`` optimizer is time-boxed and may differ between runs.
+``"optimal"``, 9 for ``"branch-all"``, 30 for ``"dp"``; their time grows exponentially, and the
+limits sit where planning reaches seconds, see BENCHMARKS.md), with a message that names
+``"auto"``. The explicit ``"cotengra"`` optimizer is time-boxed and may differ between runs.
 
 """
 
@@ -56,10 +54,8 @@ DP_MAX_OPERANDS = 12
 #: Operand counts up to this add a seeded random-greedy search to greedy in ``"auto"``.
 RANDOM_MAX_OPERANDS = 1000
 
-#: Exhaustive optimizers refuse networks with more operands than this. Measured on a chain of
-#: matrices (2 shared cores, loaded): ``"optimal"`` 0.3 s at 8 operands, 5 s at 9;
-#: ``"branch-all"`` 0.7 s at 9, 6 s at 10, 42 s at 11; ``"dp"`` 0.06 s at 30 on a chain but
-#: 20 s on a 30-tensor Gram network.
+#: Exhaustive optimizers refuse networks with more operands than this (their planning time,
+#: exponential in the operands, reaches seconds just above: BENCHMARKS.md, section Contraction).
 EXHAUSTIVE_MAX_OPERANDS: dict[str, int] = {"optimal": 8, "branch-all": 9, "dp": 30}
 
 #: Every accepted ``optimize`` name: tnreg's chooser, opt_einsum's registry, and cotengra.

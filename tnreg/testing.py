@@ -5,7 +5,7 @@ Used by tnreg's own tests and meant for users checking their runs. It never impo
 Vocabulary
 ----------
 dense reference
-    The end tensor computed by the defining recursion of DESIGN §2 in numpy float64,
+    The end tensor computed by the defining recursion of docs/design.md §2 in numpy float64,
     independently of tnreg's contraction code (:func:`dense_from_matrices`), and the
     matricization spectrum from numpy's SVD (:func:`dense_svd`).
 """

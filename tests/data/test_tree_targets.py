@@ -18,7 +18,7 @@ def _all_indices(dims) -> torch.Tensor:
 
 
 def _htf_dense_balanced4(target: TreeTarget) -> np.ndarray:
-    """Independent reference for balanced(4): the recursion of DESIGN §2 in numpy."""
+    """Independent reference for balanced(4): the recursion of docs/design.md §2 in numpy."""
     m = {v: x[0].numpy() for v, x in target.model.matrices().items()}
     return np.einsum(
         "ar,br,rs,cq,dq,qs,s->abcd",

@@ -19,7 +19,7 @@ from tnreg.entanglement.measure import (
 
 THETA = 0.3
 
-# case table: (name, tree); N <= 12 so the explicit data tensor is small
+# case table: (name, tree); N <= 14 so the explicit data tensor is small
 TREES = [
     # balanced and caterpillar
     ("balanced8", trees.balanced(8)),
@@ -29,8 +29,9 @@ TREES = [
     ("ternary9", trees.balanced(9, arity=3)),
     # unary nodes (over a leaf and over an interior node)
     ("unary", trees.from_nested((((0, 1),), (2,), ((3, 4, 5),), (6, (7,))))),
-    # order 12, M below and above 2^|I| for the factor / dense paths
+    # orders 12 and 14, M below and above 2^|I| for the factor / dense paths
     ("random12", trees.random_tree(12, seed=7, max_arity=4)),
+    ("random14", trees.random_tree(14, seed=11)),
 ]
 
 

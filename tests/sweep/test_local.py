@@ -46,7 +46,7 @@ def _kill_a_worker_after_first_checkpoint(out, killed: dict) -> None:
 def test_pool_with_a_failing_point_and_a_killed_worker(tmp_path) -> None:
     """Every other run finishes; the killed one resumes and ends as a clean run does."""
     raw = tiny(grid={"data.num_train": [60, 1000]}, seeds=[0, 1], pack=False,
-               set={"steps": 300, "checkpoint_every": 10})  # fmt: skip
+               set={"steps": 200, "checkpoint_every": 10})  # fmt: skip
     spec = spec_from_dict(raw)
     clean = run_sweep(spec, tmp_path / "clean", engine=SerialEngine())
     out = tmp_path / "pool"
@@ -60,5 +60,3 @@ def test_pool_with_a_failing_point_and_a_killed_worker(tmp_path) -> None:
     assert all("cannot sample" in r["error"] for r in result.rows[2:])
     for row in clean.rows[:2]:
         assert _rows(out / row["name"]) == _rows(tmp_path / "clean" / row["name"])
-    again = run_sweep(spec, out, engine=LocalEngine(workers=2, threads=1))
-    assert [t.name for t in again.tasks] == ["num_train=1000,seed=0", "num_train=1000,seed=1"]

@@ -1,4 +1,4 @@
-"""Optimizers: GroupRMSprop against DESIGN §6 written out by hand; members stay independent."""
+"""Optimizers: GroupRMSprop against docs/design.md §6 by hand; members stay independent."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tnreg.train import GroupRMSprop, TrainConfig, fit, make_optimizer
 
 
 def _reference(thetas, grads, lr, alpha, eps):
-    """DESIGN §6 with Python floats: one v per member, bias-corrected, eps outside the root."""
+    """docs/design.md §6 in floats: one v per member, bias-corrected, eps outside the root."""
     members = len(thetas[0])
     v = [0.0] * members
     out = [[th[e].flatten().tolist() for e in range(members)] for th in thetas]

@@ -14,8 +14,8 @@ min-cut bound
     A symbolic upper bound on rank [W]_I: the minimum cut of the product-pooling network that
     separates the modes of I from the rest, found by a linear-time dynamic program over the tree
     (:func:`tree_rank_bounds`); it equals ``model.network.rank_bound(I)``, which needs one
-    max-flow per node (30 s at order 256), and is never above ``min(R_ν, R_Pa(ν), Π_{n∈I} d_n,
-    Π_{n∉I} d_n)``.
+    max-flow per node (quadratic time over all nodes), and is never above
+    ``min(R_ν, R_Pa(ν), Π_{n∈I} d_n, Π_{n∉I} d_n)``.
 local components
     The number of non-negligible local components at an interior node ν (same rule as the
     numerical rank on the local component norms of :mod:`tnreg.analysis.norms`); it bounds

@@ -78,16 +78,16 @@ class TreeFit:
 
 def objective_of(report: EntanglementReport, objective: str) -> float:
     """The sum or the maximum of a report's node entropies."""
-    _check_choice("objective", objective, OBJECTIVES)
+    _check_choice(objective, OBJECTIVES, "objective")
     return report.total() if objective == "sum" else report.maximum()
 
 
-def _check_choice(name: str, value: Any, valid: tuple[str, ...]) -> None:
+def _check_choice(value: Any, valid: tuple[str, ...], name: str) -> None:
     if value not in valid:
         raise EntanglementError(f"unknown {name}={value!r}; valid options: {list(valid)}")
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
+def _check_int(value: Any, low: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise EntanglementError(f"{name} must be an int >= {low}; got {value!r}")
     return int(value)
@@ -147,14 +147,14 @@ def fit_tree(
     4
     """
     xs, ys = check_data(x, y, where="fit_tree")
-    _check_choice("strategy", strategy, STRATEGIES)
-    _check_choice("objective", objective, OBJECTIVES)
-    arity = _check_int("arity", arity, 2)
-    budget = _check_int("budget", budget, 1)
-    candidates = _check_int("candidates", candidates, 1)
+    _check_choice(strategy, STRATEGIES, "strategy")
+    _check_choice(objective, OBJECTIVES, "objective")
+    arity = _check_int(arity, 2, "arity")
+    budget = _check_int(budget, 1, "budget")
+    candidates = _check_int(candidates, 1, "candidates")
     if xs.shape[1] < 2:
         raise EntanglementError(f"fit_tree: x needs at least 2 features; got {xs.shape[1]}")
-    rows = subsample(xs.shape[0], _check_int("max_samples", max_samples, 1), seed)
+    rows = subsample(xs.shape[0], _check_int(max_samples, 1, "max_samples"), seed)
     xs, ys = xs[rows], (None if ys is None else ys[rows])
     trees, evaluations = _search(xs, ys, strategy, arity, objective, theta, seed, budget, candidates)
     reports = [data_entanglement(xs, ys, t, theta=theta, max_samples=len(rows)) for t in trees]

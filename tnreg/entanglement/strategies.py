@@ -81,8 +81,8 @@ def metis_split(weights: np.ndarray, feats: list[int], k: int, *, seed: int) -> 
         xadj.append(len(adjncy))
     if adjncy:
         options = pymetis.Options(seed=seed)
-        _, parts = pymetis.part_graph(k, xadj=xadj, adjncy=adjncy, eweights=eweights,
-                                      options=options)  # fmt: skip
+        graph = pymetis.CSRAdjacency(xadj, adjncy)
+        _, parts = pymetis.part_graph(k, adjacency=graph, eweights=eweights, options=options)
     else:
         parts = [i * k // len(feats) for i in range(len(feats))]
     groups = [[f for f, p in zip(feats, parts) if p == q] for q in range(k)]

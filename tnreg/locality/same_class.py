@@ -168,7 +168,7 @@ def place_pairs(
     >>> ones, labels = torch.ones(8, 1, 4, 4), torch.arange(8) % 2
     >>> d = place_pairs(ones, labels, 3, distance=2, canvas=12, seed=0)
     >>> d.x[0, 0, 4].tolist()
-    [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
+    [0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
     """
     side = images.shape[-1]
     if 2 * side + distance > canvas or images.shape[-2] > canvas or distance < 0:

@@ -4,6 +4,9 @@
 tree), deep variants (``depth=``), and the dense-core formats :class:`Tucker`,
 :class:`TensorTrain` and :class:`HierarchicalTucker`. All share one interface: ``forward(indices)``,
 ``forward_sensing(vectors)``, ``to_dense()``, ``tree``/``network``, ``ensemble=K``.
+
+Batches of multi-indices are evaluated by :mod:`tnreg.models.engine`: ``schedule_indices(idx)``
+builds a batch's index schedule once (each distinct sub-tuple computed once), ``forward`` runs it.
 """
 
 from tnreg.models.base import mse_per_member

@@ -448,7 +448,12 @@ class CP(HierarchicalTensorFactorization):
         weighted: bool = False,
         **kwargs,
     ) -> None:
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        if isinstance(rank, bool) or not isinstance(rank, int):
+            raise TypeError(
+                f"CP rank must be a positive int (the number of components); got "
+                f"{type(rank).__name__} {rank!r}"
+            )
+        if rank < 1:
             raise ValueError(
                 f"CP rank must be a positive int (the number of components); got {rank!r}"
             )

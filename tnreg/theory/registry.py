@@ -36,6 +36,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tnreg.errors import TnregError
+
 __all__ = [
     "REGISTRY",
     "STATUSES",
@@ -53,7 +55,7 @@ STATUSES = ("theorem", "derived", "hypothesis", "consistency")
 NO_RULE = "as the check function decides"
 
 
-class ClaimError(ValueError):
+class ClaimError(TnregError, ValueError):
     """A claim is malformed, duplicated or unknown."""
 
 

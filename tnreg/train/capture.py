@@ -5,8 +5,8 @@ Vocabulary
 captured step
     :func:`tnreg.train.step.train_step` (forward, backward, optimizer update) on one fixed
     batch, recorded once with ``torch.cuda.graph`` and then *replayed*: one launch instead of
-    one per kernel. On a GPU an eager step of a small model is mostly launch overhead (issue 10:
-    ~2.9 ms eager against ~0.27 ms replayed at the HTF reference setting on an H100).
+    one per kernel. On a GPU an eager step of a small model is mostly launch overhead, which
+    replay removes (BENCHMARKS.md, section Training, records eager against captured steps).
 warm-up
     CUDA graphs need a few eager iterations on a side stream before capture (lazy state such
     as ``.grad`` tensors and optimizer buffers must exist). Here those are real training

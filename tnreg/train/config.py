@@ -245,9 +245,9 @@ class TrainConfig:
     Attributes
     ----------
     optimizer
-        ``"group_rmsprop"`` (default: the papers' adaptive-step GD, DESIGN §6, one scalar state per
-        ensemble member), ``"gd"`` (plain gradient descent), ``"sgd"`` (with ``momentum``) or
-        ``"adam"``.
+        ``"group_rmsprop"`` (default: the papers' adaptive-step GD, docs/design.md §6, one scalar
+        state per ensemble member), ``"gd"`` (plain gradient descent), ``"sgd"`` (with
+        ``momentum``) or ``"adam"``.
     lr, momentum, alpha, eps
         Learning rate; momentum of ``"sgd"``; decay ``α`` and ``eps`` of ``"group_rmsprop"``.
     batch_size

@@ -3,7 +3,7 @@
 Vocabulary
 ----------
 gradient flow
-    The continuous-time limit of gradient descent; the dynamics of DESIGN §4 (conserved
+    The continuous-time limit of gradient descent; the dynamics of docs/design.md §4 (conserved
     quantities, rates of component norms) hold exactly along it. ``L`` is the sum over ensemble
     members of the per-member loss, so each member follows its own flow.
 embedded pair

@@ -7,7 +7,7 @@ ensemble member
     model); member e's parameters are the slices ``p[e]``. The loss is the sum of the members'
     losses, so each slice's gradient is its own member's.
 GroupRMSprop
-    The adaptive-step gradient descent of Razin et al. (2021, 2022), DESIGN §6: one scalar
+    The adaptive-step gradient descent of Razin et al. (2021, 2022), docs/design.md §6: one scalar
     ``v_t = α v_{t-1} + (1 - α) Σ_params ||∇||²`` (``v_0 = 0``), step size
     ``lr / (sqrt(v_t / (1 - α^t)) + eps)``, then ``θ ← θ - step · ∇`` for every parameter.
     It is gradient descent with a time-varying step: a time-reparameterized discretization of
@@ -27,7 +27,7 @@ __all__ = ["GroupRMSprop", "make_optimizer"]
 
 
 class GroupRMSprop(torch.optim.Optimizer):
-    """Gradient descent with one adaptive scalar step per ensemble member (DESIGN §6).
+    """Gradient descent with one adaptive scalar step per ensemble member (docs/design.md §6).
 
     Parameters
     ----------
