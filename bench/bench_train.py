@@ -41,7 +41,7 @@ def _median_ms(fn, repeats: int, device: torch.device) -> float:
 
 
 def _settings(quick: bool):
-    """(name, model factory, data) triples: DESIGN §6's CP setting and an HTF one."""
+    """(name, model factory, data) triples: docs/design.md §6's CP setting and an HTF one."""
     cp_data = completion_task(random_cp_target(4, 10, 5, seed=0), 2000, 500, seed=0)
     rank = 100 if quick else 1000
     width = 32 if quick else 128

@@ -1,4 +1,4 @@
-"""Level-batched Gramians against a node-by-node reference of DESIGN §3 (float64)."""
+"""Level-batched Gramians against a node-by-node reference of docs/design.md §3 (float64)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def random_matrices(tree, *, seed, members=2):
 
 
 def reference(tree, mats):
-    """Plain (unscaled) inner/outer Gramians, one node at a time, straight from DESIGN §3."""
+    """Plain (unscaled) inner/outer Gramians, one node at a time, from docs/design.md §3."""
     top = trees.root(tree)
     proj, inner = {}, {}
     for v in trees.postorder(tree):

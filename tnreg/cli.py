@@ -110,7 +110,11 @@ def _train(args: argparse.Namespace) -> int:
         if args.no_progress:
             config.progress = False
         print(f"{model!r}\ntraining on {config.device} ({config.dtype}) -> {out}", flush=True)
-        result = fit(model, data, config, run_dir=out, resume=args.resume is not None)
+        callbacks = _tensorboard(args.tensorboard)
+        result = fit(model, data, config, run_dir=out, resume=args.resume is not None,
+                     callbacks=callbacks)  # fmt: skip
+        for callback in callbacks:
+            callback.close()
     except (ValueError, TypeError, OSError) as err:
         return report_error("train", err)
     print(result.message)
@@ -166,6 +170,18 @@ def _analyze(args: argparse.Namespace) -> int:
     print(report)
     _print_cp_norms(model, rtol, args.member)
     return 0
+
+
+def _tensorboard(log_dir: str | None) -> list:
+    """The TensorBoard callback for ``--tensorboard DIR`` (none without the flag)."""
+    if log_dir is None:
+        return []
+    from tnreg.train.tensorboard import TensorBoardCallback
+
+    try:
+        return [TensorBoardCallback(log_dir)]
+    except ImportError as err:
+        raise OSError(str(err)) from None
 
 
 def _final_metrics(result) -> str:
@@ -297,6 +313,10 @@ def _add_train(sub) -> None:
         action="store_true",
         help="hide the progress bar (default: shown on a terminal)",
     )
+    train.add_argument(
+        "--tensorboard", metavar="DIR", default=None,
+        help="also write TensorBoard event files to DIR (needs tnreg[tensorboard]; default: none)",
+    )  # fmt: skip
     train.set_defaults(run=_train)
 
 

@@ -8,7 +8,8 @@
 # statement as a `Claim` in a registry that `tnreg verify` runs.
 #
 # We check, in order: the rate identity, the conserved quantities, incremental learning, the
-# rank bound, and finally we register a claim of our own.
+# rank bound; then we watch a claim fail on a deliberately broken model and pass on the real
+# one, and finally we register a claim of our own, with its negative control.
 
 # %%
 import os
@@ -19,16 +20,19 @@ from tnreg import CP, HierarchicalTensorFactorization, trees
 from tnreg.analysis import node_spectra, numerical_rank
 from tnreg.components import local_norms, local_squared_norms
 from tnreg.theory import (
+    Control,
     Measurement,
     balanced_rates,
     format_table,
+    get_claims,
     measured_rates,
     predicted_rates,
     projected_gradients,
     register,
     run_claims,
 )
-from tnreg.theory.catalog_learning import all_entries, cp_target
+from tnreg.theory.mutants import MUTANTS
+from tnreg.theory.setups import all_entries, cp_target, curved_
 from tnreg.theory.trajectories import flow_path, rise_times
 
 SMOKE = os.environ.get("TNREG_TUTORIAL_SMOKE") == "1"
@@ -130,30 +134,68 @@ print("rank of [W]_{0,1,2}:", rank)
 assert rank <= 2
 
 # %% [markdown]
-# ## 5. A claim of your own
-# A claim is a check function returning a `Measurement`, registered with its citation, status
-# and tolerance. Here: the rate identity at a random state of a weighted CP of order 5
-# (K = 6 vectors per component). `run_claims` times it and turns an exception into a FAIL
-# that names it, so nothing fails silently. `tnreg verify --claim NAME` runs registered
-# claims from the command line.
+# ## 5. A check that can fail
+# A check that passes whatever the code does checks nothing. Bend the model's output to
+# f + 0.2 f² (no longer multilinear): the rate identity must break, and it does.
+
+# %%
+bent = curved_(HierarchicalTensorFactorization(tree, 3, 3, init_std=0.7, seed=5, dtype=F64))
+err_bent = float(
+    max((p - m).abs().max() / m.abs().max() for p, m in zip(
+        predicted_rates(bent, projected_gradients(bent, idx, values)).values(),
+        measured_rates(bent, idx, values).values(),
+    ))
+)  # fmt: skip
+print(f"rate identity on the bent model: relative error {err_bent:.2e}")
+assert err_bent > 1e-3
+
+# %% [markdown]
+# The built-in claims run the same kind of control inside every check, and `tnreg verify
+# --mutants` runs them against deliberately broken variants of tnreg (mutants). Here the
+# claim `cp-rate-general` fails while the mutant "non-multilinear-forward" is installed (it
+# bends every factorization's forward), and passes again once it is removed.
+
+# %%
+(claim,) = get_claims(["cp-rate-general"])
+mutant = next(m for m in MUTANTS if m.name == "non-multilinear-forward")
+with mutant.apply():
+    broken = claim.check(quick=True)
+real = claim.check(quick=True)
+print(format_table([broken, real]))
+assert not broken.passed and real.passed and real.control_holds is False
+
+# %% [markdown]
+# ## 6. A claim of your own
+# A claim is a check function returning a `Measurement` (the compared quantities and whether
+# the pass rule held) and a `Control`: the same rule applied where the statement must not hold.
+# The claim passes only when its rule holds and the control's does not. Here: the rate
+# identity at a random state of a weighted CP of order 5 (K = 6 vectors per component), with
+# the bent model as control. `run_claims` times it and turns an exception into a FAIL that
+# names it. Save such a function in a file and run `tnreg verify --module my_claims.py`.
 
 # %%
 mine: dict = {}
 
 
+def rate_error(m, i, v):
+    p = predicted_rates(m, projected_gradients(m, i, v))
+    r = measured_rates(m, i, v)
+    return max(float((p[k] - r[k]).abs().max() / r[k].abs().max()) for k in r)
+
+
 @register(
     "cp5-weighted-rate", citation="this tutorial", status="derived", tolerance=1e-9,
     statement="rate identity for a weighted CP of order 5", setting="4 components, 30 entries",
-    registry=mine,
+    rule="measured <= tol", registry=mine,
 )  # fmt: skip
 def cp5_weighted_rate(quick):
-    m = CP(5, 3, 4, weighted=True, init_std=0.8, seed=3, dtype=F64)
+    def build():
+        return CP(5, 3, 4, weighted=True, init_std=0.8, seed=3, dtype=F64)
+
     i = torch.stack([torch.randint(0, 3, (30,), generator=gen) for _ in range(5)], 1)
     v = torch.randn(30, generator=gen, dtype=F64)
-    p = predicted_rates(m, projected_gradients(m, i, v))
-    r = measured_rates(m, i, v)
-    err = max(float((p[k] - r[k]).abs().max() / r[k].abs().max()) for k in r)
-    return Measurement(predicted=0.0, measured=err, passed=err <= 1e-9)
+    err, bad = rate_error(build(), i, v), rate_error(curved_(build()), i, v)
+    return Measurement(0.0, err, err <= 1e-9, control=Control("bent output", bad, bad <= 1e-9))
 
 
 results = run_claims(registry=mine)
@@ -161,11 +203,12 @@ print(format_table(results))
 assert all(r.passed for r in results)
 
 # %% [markdown]
-# The fifteen built-in claims (rates, invariants, incremental learning, blow-up scaling, rank
-# bounds, the unbalanced ε-bounds, deep matrix factorization, the 2×2 example of Razin & Cohen,
-# greedy low-rank learning, separation rank) run with `tnreg verify --quick`.
+# The built-in claims (rates, invariants, incremental learning, blow-up scaling, rank bounds,
+# the ε-bounds of Theorem 1, deep matrix factorization, the 2×2 example of Razin & Cohen,
+# greedy low-rank learning, the order of deflation, consistency checks) run with
+# `tnreg verify --quick`; `tnreg verify --list` names them with their status and citation.
 
 # %%
-quick = run_claims(["cp-rate", "dmf-rate", "separation-rank"], quick=True)
+quick = run_claims(["cp-rate", "dmf-rate", "spectrum-values"], quick=True)
 print(format_table(quick))
 assert all(r.passed for r in quick)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-
 BASE: dict[str, Any] = {
     "steps": 40,
     "track_every": 10,
@@ -32,4 +31,3 @@ def tiny(**raw: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"name": "tiny", "base": copy.deepcopy(BASE)}
     out.update(raw)
     return out
-

@@ -45,8 +45,12 @@ def _kill_a_worker_after_first_checkpoint(out, killed: dict) -> None:
 
 def test_pool_with_a_failing_point_and_a_killed_worker(tmp_path) -> None:
     """Every other run finishes; the killed one resumes and ends as a clean run does."""
-    raw = tiny(grid={"data.num_train": [60, 1000]}, seeds=[0, 1], pack=False,
-               set={"steps": 200, "checkpoint_every": 10})  # fmt: skip
+    raw = tiny(
+        grid={"data.num_train": [60, 1000]},
+        seeds=[0, 1],
+        pack=False,
+        set={"steps": 200, "checkpoint_every": 10},
+    )
     spec = spec_from_dict(raw)
     clean = run_sweep(spec, tmp_path / "clean", engine=SerialEngine())
     out = tmp_path / "pool"

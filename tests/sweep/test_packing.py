@@ -47,8 +47,11 @@ def test_points_that_may_not_share_an_ensemble_run_alone(raw) -> None:
 
 def _curves(out, name):
     rows = read_metrics(out / name)
-    return {k: torch.tensor([r[k] for r in rows], dtype=torch.float64)
-            for k in rows[0] if k not in ("time_s",)}  # fmt: skip
+    return {
+        k: torch.tensor([r[k] for r in rows], dtype=torch.float64)
+        for k in rows[0]
+        if k not in ("time_s",)
+    }
 
 
 @pytest.fixture(scope="module")

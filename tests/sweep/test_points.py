@@ -13,9 +13,11 @@ def test_points_are_named_from_their_axis_values_and_seed() -> None:
     spec = spec_from_dict(tiny(grid={"model.init_std": [5e-3, 0.1]}, seeds=[0, 3]))
     points = expand(spec)
     assert [p.name for p in points] == [
-        "init_std=0.005,seed=0", "init_std=0.005,seed=3", "init_std=0.1,seed=0",
+        "init_std=0.005,seed=0",
+        "init_std=0.005,seed=3",
+        "init_std=0.1,seed=0",
         "init_std=0.1,seed=3",
-    ]  # fmt: skip
+    ]
     p = points[1]
     assert p.values == {"model.init_std": 5e-3} and p.seed == 3
     assert p.config["model"]["init_std"] == 5e-3 and p.config["model"]["seed"] == 3
@@ -30,7 +32,9 @@ def test_seed_keys_set_every_listed_key() -> None:
 
 def test_labels_keep_whole_keys_when_last_parts_clash() -> None:
     assert labels(["data.seed", "model.seed", "lr"]) == {
-        "data.seed": "data.seed", "model.seed": "model.seed", "lr": "lr"
+        "data.seed": "data.seed",
+        "model.seed": "model.seed",
+        "lr": "lr",
     }
 
 

@@ -16,8 +16,12 @@ from tnreg.sweep.spec import SweepError
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep")
-    raw = tiny(grid={"model.init_std": [0.1, 0.3]}, seeds=[0, 1, 2],
-               metrics=["normalized_error"], curve="component")  # fmt: skip
+    raw = tiny(
+        grid={"model.init_std": [0.1, 0.3]},
+        seeds=[0, 1, 2],
+        metrics=["normalized_error"],
+        curve="component",
+    )
     run_sweep(spec_from_dict(raw), out, engine=SerialEngine())
     return out
 
@@ -55,16 +59,18 @@ def test_report_prints_the_table_and_draws_the_figures(sweep_dir) -> None:
     assert names == ["curve-component-by-init_std.png", "final-normalized_error-vs-init_std.png"]
     assert all(p.stat().st_size > 0 for p in written)
     _, loss = report(sweep_dir, metrics=["loss"], curve="loss", formats=("pdf",))
-    assert sorted(p.name for p in loss) == ["curve-loss-by-init_std.pdf",
-                                            "final-loss-vs-init_std.pdf"]  # fmt: skip
+    assert sorted(p.name for p in loss) == [
+        "curve-loss-by-init_std.pdf",
+        "final-loss-vs-init_std.pdf",
+    ]
 
 
 def test_report_errors_name_the_valid_options(sweep_dir, tmp_path) -> None:
-    with pytest.raises(SweepError, match="unknown metric 'acc'.*valid options: .*'loss'"):
+    with pytest.raises(SweepError, match=r"unknown metric 'acc'.*valid options: .*'loss'"):
         report(sweep_dir, metrics=["acc"])
     with pytest.raises(SweepError, match=r"unknown axis 'lr'.*valid options: \['init_std'\]"):
         report(sweep_dir, x="lr")
-    with pytest.raises(SweepError, match="no sweep.json in"):
+    with pytest.raises(SweepError, match=r"no sweep\.json in"):
         report(tmp_path)
     with pytest.raises(SweepError, match="no results file at"):
         read_results(tmp_path)

@@ -89,12 +89,23 @@ def test_locality_points_go_through_run_point(tmp_path, monkeypatch) -> None:
         return summary
 
     monkeypatch.setattr(tnreg.locality, "run_point", fake_run_point, raising=False)
-    spec = spec_from_dict({"kind": "locality", "base": {"task": "pathfinder", "epochs": 1},
-                           "grid": {"path_length": [3, 5], "reg": [0.0, 3.0]}, "seeds": [0, 1]})  # fmt: skip
+    spec = spec_from_dict(
+        {
+            "kind": "locality",
+            "base": {"task": "pathfinder", "epochs": 1},
+            "grid": {"path_length": [3, 5], "reg": [0.0, 3.0]},
+            "seeds": [0, 1],
+        }
+    )
     result = run_sweep(spec, tmp_path, engine=SerialEngine())
     assert result.counts() == {"done": 8} and len(seen) == 8
-    assert seen[0][0] == {"task": "pathfinder", "epochs": 1, "path_length": 3, "reg": 0.0,
-                          "seed": 0}  # fmt: skip
+    assert seen[0][0] == {
+        "task": "pathfinder",
+        "epochs": 1,
+        "path_length": 3,
+        "reg": 0.0,
+        "seed": 0,
+    }
     assert seen[0][1] == tmp_path / "path_length=3,reg=0,seed=0"
     assert [r["test_accuracy"] for r in result.rows[:4]] == [0.5, 0.5, 0.8, 0.8]
     assert all(r["pack"] == "" for r in result.rows)  # locality points are never packed

@@ -10,14 +10,15 @@ from tnreg.sweep.spec import SweepError, axis_values, load_sweep, set_key, spec_
 
 def test_grid_is_crossed_and_points_are_crossed_with_it() -> None:
     spec = spec_from_dict(
-        tiny(grid={"model.init_std": [0.1, 0.3], "lr": [0.01, 0.05]},
-             points=[{"model.widths": 2}, {"model.widths": 4, "data.num_train": 50}])
-    )  # fmt: skip
+        tiny(
+            grid={"model.init_std": [0.1, 0.3], "lr": [0.01, 0.05]},
+            points=[{"model.widths": 2}, {"model.widths": 4, "data.num_train": 50}],
+        )
+    )
     combos = axis_values(spec)
     assert len(combos) == 2 * 2 * 2
     assert combos[0] == {"model.init_std": 0.1, "lr": 0.01, "model.widths": 2}
-    assert combos[1] == {"model.init_std": 0.1, "lr": 0.01, "model.widths": 4,
-                         "data.num_train": 50}  # fmt: skip
+    assert combos[1] == {"model.init_std": 0.1, "lr": 0.01, "model.widths": 4, "data.num_train": 50}
     assert spec.axis_keys == ["model.init_std", "lr", "model.widths", "data.num_train"]
 
 

@@ -61,7 +61,7 @@ def cp_component_report(
         raise AnalysisError(
             f"cp_component_report needs a CP model (a star mode tree); got {type(model).__name__}"
         )
-    norms = component_norms(model, sort=True)
+    norms = component_norms(model, sort=True).detach()
     members = range(norms.shape[0]) if member is None else [member]
     if member is not None and not 0 <= member < norms.shape[0]:
         raise AnalysisError(

@@ -39,6 +39,7 @@ import networkx as nx
 import numpy as np
 import torch
 
+from tnreg.devices import check_device
 from tnreg.errors import TnregError
 from tnreg.schedule import schedule
 from tnreg.trees import ModeTreeError, balanced, mode_sets, node_names, order, validate_tree
@@ -411,6 +412,7 @@ def data_entanglement(
     sched = schedule(tree)
     targets = _check_nodes(tree, nodes, sched.root)
     rows = subsample(xs.shape[0], max_samples, seed)
+    device = check_device(device)
     xt = torch.as_tensor(xs[rows], dtype=torch.float64, device=device)
     yt = None if ys is None else torch.as_tensor(ys[rows], dtype=torch.float64, device=device)
     spectra = _sweep(tree, feature_map(xt, theta), yt, set(targets))

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tnreg.devices import check_device
 from tnreg.locality.data import TaskData
 from tnreg.locality.patches import RandomPatches
 from tnreg.locality.pathfinder import pathfinder
@@ -220,7 +221,7 @@ def stop_reason(train_accuracies: Sequence[float], *, epochs: int, patience: int
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return check_device(name)
 
 
 def _accuracy(model: nn.Module, data: TaskData, device: torch.device) -> float:

@@ -71,8 +71,9 @@ def _run(args: argparse.Namespace) -> int:
         pack = False if args.no_pack else None
         if args.dry_run:
             return _dry_run(spec, pack)
-        engine = make_engine(args.engine, workers=args.workers, threads=args.threads,
-                             address=args.address, spec=spec)  # fmt: skip
+        engine = make_engine(
+            args.engine, workers=args.workers, threads=args.threads, address=args.address, spec=spec
+        )
         out = args.out or f"runs/{spec.name}"
         print(f"sweep {spec.name!r} -> {out} on {engine!r}", flush=True)
         result = run_sweep(spec, out, engine=engine, pack=pack, on_outcome=_print_outcome)
@@ -93,9 +94,13 @@ def _report(args: argparse.Namespace) -> int:
         if args.dir is None:
             raise ValueError("missing DIR: tnreg sweep report DIR (a sweep directory)")
         text, written = report(
-            args.dir, metrics=args.metric or (), x=args.x, curve=args.curve,
-            figures=not args.no_figures, formats=args.format or ("png",),
-        )  # fmt: skip
+            args.dir,
+            metrics=args.metric or (),
+            x=args.x,
+            curve=args.curve,
+            figures=not args.no_figures,
+            formats=args.format or ("png",),
+        )
     except (ValueError, TypeError, OSError, ImportError) as err:
         return report_error("sweep report", err)
     print(text)
@@ -108,8 +113,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.spec == "report":
         return _report(args)
     if args.dir is not None:
-        print(f"tnreg sweep: error: unexpected argument {args.dir!r} (see tnreg sweep --help)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"tnreg sweep: error: unexpected argument {args.dir!r} (see tnreg sweep --help)",
+            file=sys.stderr,
+        )
         return 2
     return _run(args)
 
@@ -126,33 +133,69 @@ def add_sweep(sub, formatter: type[argparse.HelpFormatter]) -> None:
         formatter_class=formatter,
     )
     p.add_argument("spec", metavar="SWEEP.toml|report", help="a sweep file, or 'report'")
-    p.add_argument("dir", nargs="?", metavar="DIR", default=None,
-                   help="with 'report': the sweep directory")  # fmt: skip
+    p.add_argument(
+        "dir", nargs="?", metavar="DIR", default=None, help="with 'report': the sweep directory"
+    )
     run = p.add_argument_group("running a sweep")
-    run.add_argument("--engine", choices=("local", "ray", "serial"), default="local",
-                     help="local processes, Ray tasks (pip install 'tnreg[ray]') or one "
-                     "run after another in this process")  # fmt: skip
-    run.add_argument("--address", default=None, metavar="auto|HOST:PORT",
-                     help="Ray cluster to join (default: start a local Ray instance)")  # fmt: skip
-    run.add_argument("--workers", type=_count, default=None, metavar="N",
-                     help="parallel runs (local) or CPUs of a local Ray instance "
-                     "(default: the number of cores)")  # fmt: skip
-    run.add_argument("--threads", type=_count, default=None, metavar="N",
-                     help="torch threads per run (default: cores // workers; Ray: the "
-                     "sweep's resources.cpus)")  # fmt: skip
-    run.add_argument("--out", metavar="DIR", default=None,
-                     help="sweep directory (default: runs/<sweep name>)")  # fmt: skip
+    run.add_argument(
+        "--engine",
+        choices=("local", "ray", "serial"),
+        default="local",
+        help="local processes, Ray tasks (pip install 'tnreg[ray]') or one "
+        "run after another in this process",
+    )
+    run.add_argument(
+        "--address",
+        default=None,
+        metavar="auto|HOST:PORT",
+        help="Ray cluster to join (default: start a local Ray instance)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="parallel runs (local) or CPUs of a local Ray instance (default: the number of cores)",
+    )
+    run.add_argument(
+        "--threads",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="torch threads per run (default: cores // workers; Ray: the sweep's resources.cpus)",
+    )
+    run.add_argument(
+        "--out", metavar="DIR", default=None, help="sweep directory (default: runs/<sweep name>)"
+    )
     run.add_argument("--dry-run", action="store_true", help="list the runs and packs, run nothing")
-    run.add_argument("--no-pack", action="store_true",
-                     help="run every point alone (default: the sweep file's pack)")  # fmt: skip
+    run.add_argument(
+        "--no-pack",
+        action="store_true",
+        help="run every point alone (default: the sweep file's pack)",
+    )
     rep = p.add_argument_group("report DIR")
-    rep.add_argument("--metric", action="append", default=None, metavar="NAME",
-                     help="final metric, repeatable (default: the sweep's metrics, else all)")  # fmt: skip
-    rep.add_argument("--x", default=None, metavar="AXIS",
-                     help="axis of the figures (default: the first axis)")  # fmt: skip
-    rep.add_argument("--curve", default=None, metavar="METRIC",
-                     help="tracked metric over steps (default: the sweep's curve)")  # fmt: skip
-    rep.add_argument("--format", action="append", choices=("png", "pdf"), default=None,
-                     help="figure format, repeatable (default: png)")  # fmt: skip
+    rep.add_argument(
+        "--metric",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="final metric, repeatable (default: the sweep's metrics, else all)",
+    )
+    rep.add_argument(
+        "--x", default=None, metavar="AXIS", help="axis of the figures (default: the first axis)"
+    )
+    rep.add_argument(
+        "--curve",
+        default=None,
+        metavar="METRIC",
+        help="tracked metric over steps (default: the sweep's curve)",
+    )
+    rep.add_argument(
+        "--format",
+        action="append",
+        choices=("png", "pdf"),
+        default=None,
+        help="figure format, repeatable (default: png)",
+    )
     rep.add_argument("--no-figures", action="store_true", help="print the table only")
     p.set_defaults(run=_dispatch)

@@ -104,8 +104,9 @@ def plan(spec: SweepSpec, *, pack: bool | None = None) -> tuple[list[Point], lis
     """The points of ``spec`` and the tasks they run in (``pack`` overrides the spec's)."""
     points = expand(spec)
     use_pack = spec.pack if pack is None else pack
-    return points, plan_tasks(points, pack=use_pack and spec.kind == "train",
-                              max_pack=spec.max_pack)  # fmt: skip
+    return points, plan_tasks(
+        points, pack=use_pack and spec.kind == "train", max_pack=spec.max_pack
+    )
 
 
 def _sweep_record(spec: SweepSpec, points: Sequence[Point]) -> dict[str, Any]:
@@ -116,8 +117,9 @@ def _sweep_record(spec: SweepSpec, points: Sequence[Point]) -> dict[str, Any]:
         "seeds": list(spec.seeds),
         "metrics": list(spec.metrics),
         "curve": spec.curve,
-        "points": [{"name": p.name, "values": p.values, "seed": p.seed, "config": p.config}
-                   for p in points],  # fmt: skip
+        "points": [
+            {"name": p.name, "values": p.values, "seed": p.seed, "config": p.config} for p in points
+        ],
     }
 
 

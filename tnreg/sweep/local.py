@@ -45,10 +45,19 @@ def failed_outcomes(task: Task, error: str) -> list[dict[str, Any]]:
     """Outcomes marking every point of ``task`` as failed with ``error``."""
     pack = f"packs/{task.pack}" if task.pack else ""
     return [
-        {"name": p.name, "status": "failed", "stop_reason": "", "steps": None,
-         "wall_time_s": None, "pack": pack, "member": None, "error": error, "final": {}}
+        {
+            "name": p.name,
+            "status": "failed",
+            "stop_reason": "",
+            "steps": None,
+            "wall_time_s": None,
+            "pack": pack,
+            "member": None,
+            "error": error,
+            "final": {},
+        }
         for p in task.points
-    ]  # fmt: skip
+    ]
 
 
 def _init_worker(threads: int, stop: Any) -> None:
@@ -101,8 +110,7 @@ class LocalEngine:
         stop = self._stop = ctx.Event()
         queue, deaths = list(tasks), Counter()
         workers = max(1, min(self.workers, len(queue)))
-        interrupted = False
-        while queue:
+        while queue and not stop.is_set():
             pool = ProcessPoolExecutor(
                 workers, mp_context=ctx, initializer=_init_worker, initargs=(self.threads, stop)
             )
@@ -110,61 +118,55 @@ class LocalEngine:
                 queue, broke = self._drain(pool, queue, str(sweep_dir), kind, on_done, deaths)
             except KeyboardInterrupt:
                 stop.set()
-                interrupted = True
-                queue = []
+                break
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
-            if interrupted:
-                break
             for task in broke:
                 if deaths[task.name] > self.retries:
                     on_done(failed_outcomes(task, "worker process died"))
                 else:
                     queue.insert(0, task)
-        return not interrupted and not stop.is_set()
+        return not stop.is_set()
 
     def _drain(self, pool, queue, sweep_dir, kind, on_done, deaths) -> tuple[list, list]:
-        """Keep ``pool`` busy until the queue is empty or the pool breaks; returns what is left
-        to submit and the tasks whose worker died."""
-        queue = list(queue)
-        flight: dict[Future, Task] = {}
-        broke: list[Task] = []
+        """Keep ``pool`` busy until the queue is empty, the pool breaks or a run is interrupted;
+        returns what is left to submit and the tasks whose worker died."""
+        queue, flight, broke = list(queue), {}, []
         try:
-            while queue or flight:
-                while queue and len(flight) < self.workers:
+            while flight or (queue and not self._stop.is_set()):
+                while queue and len(flight) < self.workers and not self._stop.is_set():
                     task = queue.pop(0)
                     flight[pool.submit(_work, task, sweep_dir, kind)] = task
                 done, _ = wait(list(flight), return_when=FIRST_COMPLETED)
                 for fut in done:
-                    task = flight.pop(fut)
-                    try:
-                        on_done(fut.result())
-                    except BrokenProcessPool:
-                        deaths[task.name] += 1
-                        broke.append(task)
+                    self._collect(fut, flight.pop(fut), on_done, deaths, broke)
                 if broke:
                     break
         except KeyboardInterrupt:
             self._stop.set()  # runs stop at their next check, state saved
-            for fut, task in _settle(flight):
-                on_done(fut.result() if fut.exception() is None else failed_outcomes(
-                    task, f"interrupted: {fut.exception()}"))  # fmt: skip
+            wait(list(flight))
+            for fut, task in flight.items():
+                self._collect(fut, task, on_done, deaths, broke)
             raise
-        for fut in list(flight):  # the pool broke: every task in flight died with it
-            task = flight.pop(fut)
-            wait([fut])
-            if fut.exception() is None:
-                on_done(fut.result())
-            else:
-                deaths[task.name] += 1
-                broke.append(task)
+        wait(list(flight))  # the pool broke: every task in flight died with it
+        for fut, task in flight.items():
+            self._collect(fut, task, on_done, deaths, broke)
         return queue, broke
 
-
-def _settle(flight: dict[Future, Task]) -> list[tuple[Future, Task]]:
-    """Wait for the tasks in flight after Ctrl-C (they stop at their next check)."""
-    wait(list(flight))
-    return [(f, t) for f, t in flight.items() if not f.cancelled()]
+    def _collect(self, fut: Future, task: Task, on_done: OnDone, deaths, broke) -> None:
+        """Hand a finished future's outcomes to ``on_done`` (or note that its worker died); an
+        interrupted run (Ctrl-C reached the workers) stops the sweep."""
+        try:
+            outcomes = fut.result()
+        except BrokenProcessPool:
+            deaths[task.name] += 1
+            broke.append(task)
+            return
+        except Exception as err:  # cancelled, or an error outside run_task's own handling
+            outcomes = failed_outcomes(task, f"{type(err).__name__}: {err}")
+        if any(o["status"] == "interrupted" for o in outcomes):
+            self._stop.set()
+        on_done(outcomes)
 
 
 class SerialEngine:

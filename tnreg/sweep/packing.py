@@ -77,7 +77,9 @@ def _shape_key(point: Point) -> str | None:
 def _runs(points: list[Point], max_pack: int) -> list[list[Point]]:
     """Chain points of one shape into runs of consecutive model seeds (at most max_pack): each
     point, in seed order, joins the first open run that ends at its seed minus one."""
-    ordered = sorted(points, key=lambda p: (_seed(p), json.dumps(p.config["model"].get("init_std"))))
+    ordered = sorted(
+        points, key=lambda p: (_seed(p), json.dumps(p.config["model"].get("init_std")))
+    )
     runs: list[list[Point]] = []
     for p in ordered:
         seed = _seed(p)
@@ -153,8 +155,13 @@ def _member_checkpoint(state: dict[str, Any], member: int, config: dict) -> dict
         spec["ensemble"] = None
     model = {k: v[member : member + 1].clone() for k, v in state["model"].items()}
     keep = ("step", "dtype", "elapsed_s", "best_loss")
-    return {**{k: state[k] for k in keep if k in state}, "model": model, "model_spec": spec,
-            "config": config, "packed": True}  # fmt: skip
+    return {
+        **{k: state[k] for k in keep if k in state},
+        "model": model,
+        "model_spec": spec,
+        "config": config,
+        "packed": True,
+    }
 
 
 def split_pack(pack_dir: Path, task: Task, sweep_dir: Path) -> None:

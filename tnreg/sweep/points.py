@@ -90,7 +90,27 @@ def _validate_train(config: dict[str, Any], where: str) -> None:
     from tnreg.train import TrainConfig
 
     try:
-        TrainConfig.from_dict(config, where=where)
+        TrainConfig.from_dict(config, where="its config")
+    except (ValueError, TypeError) as err:
+        raise SweepError(f"{where}: {err}") from None
+
+
+def _validate_locality(config: dict[str, Any], where: str) -> None:
+    from dataclasses import fields
+
+    from tnreg import locality
+
+    valid = {f.name for f in fields(locality.LocalityConfig)}
+    aliases = getattr(locality.runner, "ALIASES", {})
+    kw = {aliases.get(k, k): v for k, v in config.items()}
+    unknown = sorted(set(kw) - valid)
+    if unknown:
+        raise SweepError(
+            f"{where}: unknown locality setting {unknown[0]!r}; valid names: "
+            f"{sorted(valid | set(aliases))}"
+        )
+    try:
+        locality.LocalityConfig(**kw)
     except (ValueError, TypeError) as err:
         raise SweepError(f"{where}: {err}") from None
 
@@ -98,8 +118,9 @@ def _validate_train(config: dict[str, Any], where: str) -> None:
 def expand(spec: SweepSpec, *, validate: bool = True) -> list[Point]:
     """Every point of ``spec``: axis combinations (grid x points) x seeds, in order.
 
-    With ``validate`` each ``kind = "train"`` config is checked by
-    :meth:`tnreg.train.TrainConfig.from_dict` (a bad axis value fails before anything runs).
+    With ``validate`` each config is checked (:meth:`tnreg.train.TrainConfig.from_dict`, or
+    :class:`tnreg.locality.LocalityConfig` for locality points): a bad axis value fails before
+    anything runs.
 
     Raises
     ------
@@ -122,7 +143,8 @@ def expand(spec: SweepSpec, *, validate: bool = True) -> list[Point]:
                     f"name {name!r}; make their axis values distinct"
                 )
             seen[name] = values
-            if validate and spec.kind == "train":
-                _validate_train(config, f"sweep {spec.name!r}, point {name!r}")
+            if validate:
+                check = _validate_train if spec.kind == "train" else _validate_locality
+                check(config, f"sweep {spec.name!r}, point {name!r}")
             points.append(Point(name=name, values=dict(values), seed=seed, config=config))
     return points

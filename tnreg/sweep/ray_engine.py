@@ -106,9 +106,7 @@ class RayEngine:
         remote = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=self.retries)(
             _ray_task
         )
-        refs = {
-            remote.remote(t, str(Path(sweep_dir).resolve()), kind, self.cpus): t for t in tasks
-        }
+        refs = {remote.remote(t, str(Path(sweep_dir).resolve()), kind, self.cpus): t for t in tasks}
         pending = list(refs)
         try:
             while pending:

@@ -86,10 +86,15 @@ def aggregate(
 def format_table(groups: Sequence[dict[str, Any]], axes: Sequence[str], metrics: Sequence[str]):
     """The aggregated table as aligned text."""
     head = [*axes, "n", "failed", *metrics]
-    lines = [[str(g[a]) for a in axes] + [str(g["n"]), str(g["failed"])]
-             + [f"{g[m][0]:.4g} ± {g[m][1]:.2g}" for m in metrics] for g in groups]  # fmt: skip
-    widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
-              for i, h in enumerate(head)]  # fmt: skip
+    lines = [
+        [str(g[a]) for a in axes]
+        + [str(g["n"]), str(g["failed"])]
+        + [f"{g[m][0]:.4g} ± {g[m][1]:.2g}" for m in metrics]
+        for g in groups
+    ]
+    widths = [
+        max(len(h), *(len(r[i]) for r in lines)) if lines else len(h) for i, h in enumerate(head)
+    ]
     text = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
     text += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in lines]
     return "\n".join(text)
@@ -123,8 +128,14 @@ def plot_final(rows, axes: Sequence[str], metric: str, x: str):
         gs = sorted(gs, key=lambda g: _sortable(g[x]))
         xs = [g[x] if is_number(g[x]) else str(g[x]) for g in gs]
         label = ", ".join(f"{a}={json.loads(v)}" for a, v in zip(others, key)) or None
-        ax.errorbar(xs, [g[metric][0] for g in gs], yerr=[g[metric][1] for g in gs],
-                    marker="o", capsize=3, label=label)  # fmt: skip
+        ax.errorbar(
+            xs,
+            [g[metric][0] for g in gs],
+            yerr=[g[metric][1] for g in gs],
+            marker="o",
+            capsize=3,
+            label=label,
+        )
     if all(is_number(g[x]) and g[x] > 0 for g in groups) and len(groups) > 1:
         values = sorted(g[x] for g in groups)
         if values[-1] / values[0] >= 20:

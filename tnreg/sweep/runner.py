@@ -68,9 +68,10 @@ def _final(summary: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v[0] if isinstance(v, list) and v else v for k, v in summary["final"].items()}
     skip = {"stop_reason", "message", "steps", "wall_time_s", "packed", "members"}
     return {
-        k: v for k, v in summary.items()
+        k: v
+        for k, v in summary.items()
         if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)
-    }  # fmt: skip
+    }
 
 
 def outcome_from_dir(run_dir: Path, name: str) -> dict[str, Any]:
@@ -80,16 +81,30 @@ def outcome_from_dir(run_dir: Path, name: str) -> dict[str, Any]:
     if summary is None:
         status = "failed" if error_file.is_file() else "pending"
         error = _last_line(error_file) if status == "failed" else ""
-        return {"name": name, "status": status, "stop_reason": "", "steps": None,
-                "wall_time_s": None, "pack": "", "member": None, "error": error, "final": {}}  # fmt: skip
+        return {
+            "name": name,
+            "status": status,
+            "stop_reason": "",
+            "steps": None,
+            "wall_time_s": None,
+            "pack": "",
+            "member": None,
+            "error": error,
+            "final": {},
+        }
     reason = summary.get("stop_reason", "")
     packed = summary.get("packed") or {}
     return {
-        "name": name, "status": _STATUS_OF.get(reason, "done"), "stop_reason": reason,
-        "steps": summary.get("steps"), "wall_time_s": summary.get("wall_time_s"),
-        "pack": packed.get("pack", ""), "member": packed.get("member"), "error": "",
+        "name": name,
+        "status": _STATUS_OF.get(reason, "done"),
+        "stop_reason": reason,
+        "steps": summary.get("steps"),
+        "wall_time_s": summary.get("wall_time_s"),
+        "pack": packed.get("pack", ""),
+        "member": packed.get("member"),
+        "error": "",
         "final": _final(summary),
-    }  # fmt: skip
+    }
 
 
 def _last_line(path: Path) -> str:
@@ -186,10 +201,14 @@ def run_task(
             where = sweep_dir / ("packs/" + task.pack if task.pack else task.points[0].name)
             message = _record_failure(where, err)
             return [
-                {**outcome_from_dir(sweep_dir / p.name, p.name), "status": "failed",
-                 "error": message, "pack": f"packs/{task.pack}" if task.pack else ""}
+                {
+                    **outcome_from_dir(sweep_dir / p.name, p.name),
+                    "status": "failed",
+                    "error": message,
+                    "pack": f"packs/{task.pack}" if task.pack else "",
+                }
                 for p in task.points
-            ]  # fmt: skip
+            ]
     outcomes = [outcome_from_dir(sweep_dir / p.name, p.name) for p in task.points]
     if task.pack is not None and not is_finished(sweep_dir / "packs" / task.pack):
         for out in outcomes:  # the pack was interrupted: its members are too

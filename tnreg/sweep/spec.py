@@ -65,9 +65,22 @@ __all__ = [
 KINDS = ("train", "locality")
 SEED_KEYS = {"train": ("model.seed",), "locality": ("seed",)}
 _TOP_KEYS = (
-    "name", "kind", "base", "set", "grid", "points", "seeds", "seed_keys", "metrics", "curve",
-    "pack", "max_pack", "resources",
-)  # fmt: skip
+    "name",
+    "kind",
+    "base",
+    "set",
+    "grid",
+    "points",
+    "seeds",
+    "seed_keys",
+    "metrics",
+    "curve",
+    "pack",
+    "max_pack",
+    "resources",
+)
+
+_SWEEP_ONLY = {"base", "grid", "points", "seeds", "seed_keys", "set", "kind", "resources"}
 
 
 class SweepError(TnregError, ValueError):
@@ -186,7 +199,10 @@ def _base(raw: Mapping[str, Any], where: str, folder: Path | None) -> dict[str, 
                 return json.loads(path.read_text())
             except (OSError, ValueError) as err:
                 raise SweepError(f"{where}: cannot read base config {str(path)!r}: {err}") from None
-        return _read_toml(path, "base config")
+        raw = _read_toml(path, "base config")
+        if _SWEEP_ONLY & set(raw):  # another sweep file: its base, with its [set] applied
+            return spec_from_dict(raw, where=str(path), folder=path.parent).base
+        return raw
     if not isinstance(base, dict):
         _fail(where, "base", "a config file name or a table", base)
     return copy.deepcopy(base)
@@ -218,9 +234,15 @@ def _scalars(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(name, str) or not name:
         _fail(where, "name", "a non-empty string", name)
     return {
-        "name": name, "kind": kind, "seeds": tuple(seeds), "seed_keys": tuple(seed_keys),
-        "metrics": tuple(metrics), "curve": curve, "pack": pack, "max_pack": max_pack,
-    }  # fmt: skip
+        "name": name,
+        "kind": kind,
+        "seeds": tuple(seeds),
+        "seed_keys": tuple(seed_keys),
+        "metrics": tuple(metrics),
+        "curve": curve,
+        "pack": pack,
+        "max_pack": max_pack,
+    }
 
 
 def _is_int(x: Any) -> bool:
@@ -236,8 +258,10 @@ def _resources(raw: Any, where: str) -> Resources:
     cpus, gpus = raw.get("cpus", 1), raw.get("gpus", 0.0)
     if not _is_int(cpus) or cpus < 1:
         _fail(where, "resources.cpus", "an int >= 1", cpus)
-    if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not (
-        math.isfinite(gpus) and gpus >= 0
+    if (
+        isinstance(gpus, bool)
+        or not isinstance(gpus, (int, float))
+        or not (math.isfinite(gpus) and gpus >= 0)
     ):
         _fail(where, "resources.gpus", "a number >= 0", gpus)
     return Resources(cpus=cpus, gpus=float(gpus))
@@ -273,9 +297,7 @@ def spec_from_dict(
     """
     unknown = sorted(set(raw) - set(_TOP_KEYS))
     if unknown:
-        raise SweepError(
-            f"{where}: unknown key {unknown[0]!r}; valid keys: {sorted(_TOP_KEYS)}"
-        )
+        raise SweepError(f"{where}: unknown key {unknown[0]!r}; valid keys: {sorted(_TOP_KEYS)}")
     base = _base(raw, where, folder)
     overrides = raw.get("set", {})
     if not isinstance(overrides, dict):
@@ -287,8 +309,9 @@ def spec_from_dict(
     resources = _resources(raw.get("resources", {}), where)
     if set(scalars["seed_keys"]) & (set(a.key for a in grid) | {k for p in points for k in p}):
         raise SweepError(f"{where}: a seed key {list(scalars['seed_keys'])} is also an axis")
-    return SweepSpec(base=base, grid=grid, points=points, resources=resources, source=None,
-                     **scalars)  # fmt: skip
+    return SweepSpec(
+        base=base, grid=grid, points=points, resources=resources, source=None, **scalars
+    )
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -325,4 +348,3 @@ def axis_values(spec: SweepSpec) -> list[dict[str, Any]]:
     if spec.points:
         combos = [{**c, **p} for c in combos for p in spec.points]
     return combos
-

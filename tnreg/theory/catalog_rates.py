@@ -225,7 +225,8 @@ def eps_bounds(quick: bool) -> Measurement:
     detail = (
         f"worst relative violation {worst:.1e}; tightness: closest approach of the rate to the "
         f"lower bound {min(r['lower_gap'] for r in runs):.2e}, to the upper bound "
-        f"{min(r['upper_gap'] for r in runs):.2e}, widest bracket {max(r['width'] for r in runs):.2f}"
+        f"{min(r['upper_gap'] for r in runs):.2e}, widest bracket "
+        f"{max(r['width'] for r in runs):.2f}"
         f" (all relative to |rate|); control (ε = 0, i.e. the balanced formula as both bounds): "
         f"violation {bad:.2e}"
     )

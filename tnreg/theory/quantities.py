@@ -11,7 +11,7 @@ norm σ_{ν,r}
     ``Π_j ||v_j||``.
 projected gradient γ_{ν,r}
     ``<-∇L(W), E_{ν,r}>``: ``E_{ν,r}`` is the end tensor computed with channel ``r`` alone at
-    ν and its K vectors scaled to unit norm, every other parameter as it is (DESIGN §4).
+    ν and its K vectors scaled to unit norm, every other parameter as it is (docs/design.md §4).
     For completion, ``∇L(W)`` lives on the observed entries, so γ is a sum over the batch.
 predicted rate
     General form ``dσ/dt = γ Σ_j Π_{j'≠j} ||v_j'||² = γ σ² Σ_j 1/||v_j||²``; balanced form

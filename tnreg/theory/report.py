@@ -69,9 +69,13 @@ def results_to_json(results: Sequence[ClaimResult]) -> str:
 
 
 def format_kill_matrix(
-    matrix: Mapping[str, Sequence[ClaimResult]], *, markdown: bool = False
+    matrix: Mapping[str, Sequence[ClaimResult | None]],
+    *,
+    names_given: Sequence[str] = (),
+    markdown: bool = False,
 ) -> str:
-    """Claim x mutant: ``K`` killed (the claim failed), ``E`` killed by an error, ``.`` survived.
+    """Claim x mutant: ``K`` killed (the claim failed), ``E`` killed by an error, ``.`` survived,
+    ``-`` not run (the claim fails on the real code). ``names_given``: the claims' names.
 
     Columns are numbered mutants (a legend follows the table); the last row counts the claims
     that killed each mutant (0: the mutant survived every claim).
@@ -88,11 +92,14 @@ def format_kill_matrix(
     1: m-one; 2: m-two
     """
     mutants = list(matrix)
-    names = [r.name for r in matrix[mutants[0]]] if mutants else []
+    first = matrix[mutants[0]] if mutants else []
+    names = [r.name if r is not None else f"({k})" for k, r in enumerate(first)]
+    if names_given:
+        names = list(names_given)
     head = ["claim", *(str(k + 1) for k in range(len(mutants)))]
     marks = {m: [_mark(r) for r in matrix[m]] for m in mutants}
     rows = [[n, *(marks[m][i] for m in mutants)] for i, n in enumerate(names)]
-    rows.append(["killed by", *(str(sum(x != "." for x in marks[m])) for m in mutants)])
+    rows.append(["killed by", *(str(sum(x in "KE" for x in marks[m])) for m in mutants)])
     legend = "; ".join(f"{k + 1}: {m}" for k, m in enumerate(mutants))
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -104,7 +111,9 @@ def format_kill_matrix(
     return "\n".join([*lines, *(fmt.format(*row).rstrip() for row in rows), legend])
 
 
-def _mark(r: ClaimResult) -> str:
+def _mark(r: ClaimResult | None) -> str:
+    if r is None:
+        return "-"
     if r.passed:
         return "."
     return "E" if r.detail.startswith("error:") else "K"

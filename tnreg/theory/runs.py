@@ -21,7 +21,7 @@ __all__ = ["HTF_INITS", "HTF_TREE", "cp_run", "htf_run", "htf_target", "matriciz
 
 HTF_TREE = ((0, 1), (2,))  # a root with a 2-child node and a single-child node
 HTF_DIMS = (3, 3, 4)
-HTF_INITS = {"small": (0.2, 60.0), "large": (0.5, 15.0)}  # init std, flow length
+HTF_INITS = {"small": (0.3, 16.0), "large": (0.6, 8.0)}  # init std, flow length
 LOCAL_RTOL = 1e-3  # a local component counts when above this fraction of its node's largest
 
 
@@ -89,7 +89,7 @@ def htf_run(quick: bool, label: str) -> dict:
     model = HierarchicalTensorFactorization(
         trees.from_nested(HTF_TREE), HTF_DIMS, 4, init_std=std, seed=1, dtype=F64
     )
-    points = 150
+    points = 80
     times = [t_end * k / points for k in range(points + 1)]
     ts, rows = flow_path(model, idx, values, times, _htf_record, rtol=1e-4, atol=1e-9)
     loss = float((model(idx).detach() - values).square().mean() / values.square().mean())
