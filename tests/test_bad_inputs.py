@@ -22,6 +22,9 @@ from tnreg.contract import contract, plan
 from tnreg.data import completion_task, random_cp_target, random_tree_target
 from tnreg.devices import DeviceError, check_device
 from tnreg.einsum import EinsumError
+from tnreg.entanglement import data_entanglement
+from tnreg.locality.runner import LocalityConfig
+from tnreg.locality.runner import run as run_locality
 from tnreg.models import CP, HierarchicalTensorFactorization
 from tnreg.network import TensorNetwork, TensorNetworkError
 from tnreg.paths import PathError
@@ -1055,6 +1058,8 @@ DEVICES = [
             ("tree-target", lambda: random_tree_target(_TREE, 3, 2, seed=0).to("cuda")),
             ("dataset", lambda: completion_task(_TARGET, 5, seed=0).to("cuda")),
             ("build-model", lambda: build_model({"kind": "cp", "order": 3}, device="cuda")),
+            ("entanglement", lambda: data_entanglement(np.ones((8, 4)), device="cuda")),
+            ("locality", lambda: run_locality(LocalityConfig(device="cuda"))),
         ]
     ),
     row(

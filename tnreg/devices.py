@@ -9,7 +9,9 @@ device
     own assertion ("Torch not compiled with CUDA enabled").
 
 Used by the models' constructors (:mod:`tnreg.models`), :meth:`tnreg.data.Dataset.to`, the
-targets' ``to`` and :func:`tnreg.train.build_model`.
+targets' ``to``, :func:`tnreg.train.build_model`, :func:`tnreg.entanglement.data_entanglement`
+and the locality runner (``tnreg locality --device``). The training config's ``device`` key
+(``"auto"``, ``"cpu"``, ``"cuda"``) is resolved by :func:`tnreg.train.config.resolve_device`.
 """
 
 from __future__ import annotations

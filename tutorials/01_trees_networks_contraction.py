@@ -23,6 +23,7 @@ for tree in (trees.star(4), trees.balanced(4), trees.caterpillar(4)):
 tree = trees.from_nested(((0, 1, 2), (3, (4, 5))))
 print(trees.render(tree))
 print("hierarchical-rank matricizations:", list(trees.node_mode_sets(tree).values()))
+ax = trees.draw(tree)  # leaves in orange, interior nodes in blue (needs matplotlib)
 
 # %% [markdown]
 # Bad trees are refused with a message that says what is wrong and where.
@@ -72,4 +73,5 @@ spectra = tnreg.node_spectra(model)
 for node, s in spectra.items():
     rank = int((s[0] > 1e-9 * s[0].max()).sum())
     assert rank <= net.rank_bound(trees.modes_under(model.tree, node))
+    assert node == trees.root(model.tree) or rank <= 2  # width 2: at most 2 below the root
     print(f"{node!s:12s} rank {rank}  bound {net.rank_bound(trees.modes_under(model.tree, node))}")

@@ -180,6 +180,16 @@ FIGURES: dict[str, Callable] = {
 }
 
 
+def concept_figures_one(name: str) -> bytes:
+    """One concept figure as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return _png(FIGURES[name](plt))
+
+
 def concept_figures() -> dict[str, bytes]:
     """Concept name -> PNG bytes."""
     import matplotlib
@@ -188,3 +198,12 @@ def concept_figures() -> dict[str, bytes]:
     import matplotlib.pyplot as plt
 
     return {name: _png(draw(plt)) for name, draw in FIGURES.items()}
+
+
+if __name__ == "__main__":  # the README's figure: python docs/hooks/figures.py
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[1] / "assets" / "cp-components.png"
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(concept_figures_one("training"))
+    print(f"wrote {target}")

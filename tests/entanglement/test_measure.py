@@ -9,13 +9,8 @@ import pytest
 import torch
 
 from tnreg import trees
-from tnreg.entanglement.measure import (
-    EntanglementError,
-    data_entanglement,
-    entropy,
-    feature_map,
-    geometric,
-)
+from tnreg.entanglement.gram import feature_map
+from tnreg.entanglement.measure import EntanglementError, data_entanglement, entropy, geometric
 
 THETA = 0.3
 

@@ -17,7 +17,8 @@ from tnreg.theory import (
     rate_bounds,
     unbalancedness,
 )
-from tnreg.theory.catalog_rates import observations, relative_rate_error
+from tnreg.theory.catalog_rates import rate_error
+from tnreg.theory.setups import observations
 
 F64 = torch.float64
 
@@ -50,14 +51,14 @@ def test_rate_identity_matches_autograd(name, balanced):
     if balanced:
         model.balance_(tol=1e-14)
     idx, values = observations(model.dims, 30, seed=7)
-    assert relative_rate_error(model, idx, values, balanced=balanced) < 1e-9
+    assert rate_error(model, idx, values, balanced=balanced) < 1e-9
 
 
 def test_balanced_form_differs_when_unbalanced():
     model = MODELS["cp"]()
     idx, values = observations(model.dims, 30, seed=7)
-    assert relative_rate_error(model, idx, values, balanced=False) < 1e-9
-    assert relative_rate_error(model, idx, values, balanced=True) > 1e-3
+    assert rate_error(model, idx, values, balanced=False) < 1e-9
+    assert rate_error(model, idx, values, balanced=True) > 1e-3
 
 
 def test_projected_gradient_matches_dense_reference():
@@ -123,3 +124,24 @@ def test_rejects_values_of_the_wrong_length():
     idx = torch.zeros(4, 3, dtype=torch.long)
     with pytest.raises(TheoryError, match="B=4"):
         projected_gradients(model, idx, torch.zeros(3, dtype=F64))
+
+
+def test_bounds_with_eps_zero_are_the_balanced_rate():
+    model = MODELS["cp"]()
+    idx, values = observations(model.dims, 30, seed=4)
+    gammas = projected_gradients(model, idx, values)
+    lower, upper = rate_bounds(model, gammas, 0.0)
+    balanced = balanced_rates(model, gammas)
+    for v in balanced:
+        assert torch.allclose(lower[v], balanced[v], rtol=1e-12)
+        assert torch.allclose(upper[v], balanced[v], rtol=1e-12)
+
+
+def test_a_global_eps_brackets_the_rate_too():
+    model = MODELS["cp-weighted"]()
+    idx, values = observations(model.dims, 30, seed=5)
+    eps = max(float(e.max()) for e in unbalancedness(model).values())
+    lower, upper = rate_bounds(model, projected_gradients(model, idx, values), eps)
+    for v, m in measured_rates(model, idx, values).items():
+        assert bool((lower[v] <= m * (1 + 1e-12) + 1e-15).all())
+        assert bool((m <= upper[v] * (1 + 1e-12) + 1e-15).all())

@@ -22,7 +22,8 @@ import networkx as nx
 import numpy as np
 import torch
 
-from tnreg.entanglement.measure import THETA, data_entanglement, feature_map
+from tnreg.entanglement.gram import feature_map
+from tnreg.entanglement.measure import THETA, data_entanglement
 from tnreg.models import HierarchicalTensorFactorization
 
 __all__ = ["TreeAccuracy", "compare_trees", "split_data", "train_on_tree"]
@@ -43,7 +44,7 @@ class TreeAccuracy:
 def split_data(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed: int) -> tuple:
     """A seeded random split ``(x_train, y_train, x_test, y_test)``."""
     perm = np.random.default_rng(seed).permutation(len(y))
-    cut = len(y) - max(1, int(round(test_fraction * len(y))))
+    cut = len(y) - max(1, round(test_fraction * len(y)))
     return x[perm[:cut]], y[perm[:cut]], x[perm[cut:]], y[perm[cut:]]
 
 

@@ -116,8 +116,10 @@ def main_entanglement(args: argparse.Namespace) -> int:
             fit = fit_tree(data.x, y, strategy=args.search, arity=args.arity,
                            objective=args.objective, budget=args.budget, **opts)  # fmt: skip
             tree, report = fit.tree, data_entanglement(data.x, y, fit.tree, **opts)
-            print(f"\nsearched tree ({args.search}, {fit.evaluations} entropy evaluations, "
-                  f"{args.objective} on its {fit.report.samples} samples: {fit.value:.4f})")  # fmt: skip
+            print(
+                f"\nsearched tree ({args.search}, {fit.evaluations} entropy evaluations, "
+                f"{args.objective} on its {fit.report.samples} samples: {fit.value:.4f})"
+            )
             print(report)
         if args.plot:
             from tnreg.entanglement.plot import plot_entanglement

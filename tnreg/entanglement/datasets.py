@@ -74,7 +74,9 @@ def load_data(name: str, *, seed: int = 0) -> Data:
         return Data(raw.data / 16.0, np.where(raw.target >= 5, 1.0, -1.0), name)
     if name == "breast-cancer":
         raw = _sklearn("load_breast_cancer")
-        return Data(_minmax(raw.data.astype(np.float64)), np.where(raw.target == 1, 1.0, -1.0), name)
+        return Data(
+            _minmax(raw.data.astype(np.float64)), np.where(raw.target == 1, 1.0, -1.0), name
+        )
     if name == "planted":
         return planted(seed=seed)
     raise EntanglementError(
@@ -119,7 +121,9 @@ def planted(
     y = np.where(z[:, 0] > 0.5, 1.0, -1.0)
     perm = rng.permutation(groups * size)  # column j of the output is planted feature perm[j]
     where = np.argsort(perm)  # planted feature f sits at column where[f]
-    hidden = tuple(tuple(sorted(int(where[k * size + i]) for i in range(size))) for k in range(groups))
+    hidden = tuple(
+        tuple(sorted(int(where[k * size + i]) for i in range(size))) for k in range(groups)
+    )
     nested = [_balanced_nested(list(g)) for g in hidden]
     return Data(x[:, perm], y, "planted", hidden, from_nested(_balanced_nested(nested)))
 

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from tnreg.devices import check_device
+from tnreg.entanglement.gram import Gram, feature_map, hadamard, node_matrix
 from tnreg.errors import TnregError
 from tnreg.schedule import schedule
 from tnreg.trees import ModeTreeError, balanced, mode_sets, node_names, order, validate_tree
@@ -49,16 +50,11 @@ __all__ = [
     "THETA",
     "EntanglementError",
     "EntanglementReport",
-    "Gram",
     "NodeEntanglement",
     "check_data",
     "data_entanglement",
     "entropy",
-    "feature_map",
     "geometric",
-    "hadamard",
-    "node_matrix",
-    "node_spectrum",
     "subsample",
 ]
 
@@ -139,16 +135,22 @@ class EntanglementReport:
     def __str__(self) -> str:
         head = (
             f"data entanglement: M={self.samples} samples, theta={self.theta:g}, "
-            f"{'labelled' if self.labelled else 'unlabelled'}; rank: sigma > {self.rtol:g} sigma_max"
+            f"{'labelled' if self.labelled else 'unlabelled'}; "
+            f"rank: sigma > {self.rtol:g} sigma_max"
         )
         width = max([4, *(len(r.name) for r in self.rows)])
-        lines = [head, f"{'node':<{width}}  {'|I|':>5}  {'entropy':>8}  {'geometric':>9}  {'rank':>5}"]
+        lines = [
+            head,
+            f"{'node':<{width}}  {'|I|':>5}  {'entropy':>8}  {'geometric':>9}  {'rank':>5}",
+        ]
         for r in self.rows:
             lines.append(
                 f"{r.name:<{width}}  {len(r.modes):>5}  {r.entropy:>8.4f}  {r.geometric:>9.4f}  "
                 f"{r.rank:>5}"
             )
-        lines.append(f"sum {self.total():.4f}, max {self.maximum():.4f} over {len(self.rows)} nodes")
+        lines.append(
+            f"sum {self.total():.4f}, max {self.maximum():.4f} over {len(self.rows)} nodes"
+        )
         return "\n".join(lines)
 
 
@@ -168,7 +170,7 @@ def entropy(spectrum: np.ndarray) -> float:
     if total <= 0:
         return 0.0
     p = p[p > 0] / total
-    return float(-(p * np.log(p)).sum())
+    return float(max(0.0, -(p * np.log(p)).sum()))
 
 
 def geometric(spectrum: np.ndarray) -> float:
@@ -182,12 +184,6 @@ def geometric(spectrum: np.ndarray) -> float:
     p = np.clip(np.asarray(spectrum, dtype=np.float64), 0.0, None)
     total = p.sum()
     return 0.0 if total <= 0 else float(math.sqrt(max(0.0, 1.0 - p.max() / total)))
-
-
-def feature_map(x: torch.Tensor, theta: float) -> torch.Tensor:
-    """φ(x) = (cos πθx, sin πθx) for every entry: shape ``(*x.shape, 2)``."""
-    angle = math.pi * theta * x
-    return torch.stack((torch.cos(angle), torch.sin(angle)), dim=-1)
 
 
 # --------------------------------------------------------------------------- validation
@@ -281,68 +277,6 @@ def subsample(m: int, max_samples: int, seed: int) -> np.ndarray:
     if m <= max_samples:
         return np.arange(m)
     return np.sort(np.random.default_rng(seed).choice(m, size=max_samples, replace=False))
-
-
-# --------------------------------------------------------------------------- Gram algebra
-
-
-@dataclass(frozen=True)
-class Gram:
-    """A Gram matrix: ``factor @ factor.T`` (``dense`` None) or ``dense`` (``factor`` None)."""
-
-    factor: torch.Tensor | None = None
-    dense: torch.Tensor | None = None
-
-    def full(self) -> torch.Tensor:
-        """The M × M matrix."""
-        if self.dense is not None:
-            return self.dense
-        assert self.factor is not None
-        return self.factor @ self.factor.T
-
-
-def hadamard(a: Gram, b: Gram) -> Gram:
-    """a ∘ b: the row-wise Kronecker product of factors while narrower than M, else dense."""
-    if a.factor is not None and b.factor is not None:
-        m, ra, rb = a.factor.shape[0], a.factor.shape[1], b.factor.shape[1]
-        if ra * rb < m:
-            return Gram(factor=(a.factor[:, :, None] * b.factor[:, None, :]).reshape(m, ra * rb))
-    return Gram(dense=a.full() * b.full())
-
-
-def _product(grams: list[Gram], ones: Gram) -> Gram:
-    out = ones
-    for g in grams:
-        out = hadamard(out, g)
-    return out
-
-
-def _psd_factor(g: torch.Tensor) -> torch.Tensor:
-    """F with F Fᵀ = g (g symmetric PSD), eigenvalues below the float noise floor dropped."""
-    lam, vec = torch.linalg.eigh(g)
-    floor = lam[-1].clamp(min=0) * g.shape[0] * torch.finfo(g.dtype).eps
-    keep = lam > floor
-    return vec[:, keep] * lam[keep].sqrt()
-
-
-def node_matrix(inner: Gram, outer: Gram, y: torch.Tensor | None) -> torch.Tensor:
-    """A symmetric PSD matrix whose nonzero eigenvalues are those of D G_out D G_in."""
-    if inner.factor is None and outer.factor is not None:
-        inner, outer = outer, inner  # eig(D Go D Gi) = eig(D Gi D Go) up to zeros (D² = I)
-    f = inner.factor if inner.factor is not None else _psd_factor(inner.full())
-    if y is not None:
-        f = f * y[:, None]
-    if outer.factor is not None:
-        b = outer.factor.T @ f
-        return b.T @ b
-    k = f.T @ outer.full() @ f
-    return (k + k.T) / 2
-
-
-def node_spectrum(inner: Gram, outer: Gram, y: torch.Tensor | None) -> np.ndarray:
-    """The squared singular values of [A]_I (descending, unnormalized) from G_I and G_{I^c}."""
-    lam = torch.linalg.eigvalsh(node_matrix(inner, outer, y)).clamp(min=0).cpu().numpy()
-    return lam[::-1].copy()
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -455,6 +389,13 @@ def _sweep(
         if v != sched.root:
             del inner[v]
     return pending.finish()
+
+
+def _product(grams: list[Gram], ones: Gram) -> Gram:
+    out = ones
+    for g in grams:
+        out = hadamard(out, g)
+    return out
 
 
 def _outer_of_children(kids: tuple, inner: dict[Node, Gram], above: Gram) -> dict[Node, Gram]:

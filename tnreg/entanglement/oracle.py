@@ -19,7 +19,8 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from tnreg.entanglement.measure import EntanglementError, Gram, entropy, feature_map, node_spectrum
+from tnreg.entanglement.gram import Gram, feature_map, node_spectrum
+from tnreg.entanglement.measure import EntanglementError, entropy
 
 __all__ = ["SetEntropy", "abs_correlation"]
 

@@ -156,7 +156,9 @@ def fit_tree(
         raise EntanglementError(f"fit_tree: x needs at least 2 features; got {xs.shape[1]}")
     rows = subsample(xs.shape[0], _check_int(max_samples, 1, "max_samples"), seed)
     xs, ys = xs[rows], (None if ys is None else ys[rows])
-    trees, evaluations = _search(xs, ys, strategy, arity, objective, theta, seed, budget, candidates)
+    trees, evaluations = _search(
+        xs, ys, strategy, arity, objective, theta, seed, budget, candidates
+    )
     reports = [data_entanglement(xs, ys, t, theta=theta, max_samples=len(rows)) for t in trees]
     values = [objective_of(r, objective) for r in reports]
     best = int(np.argmin(values))

@@ -1,4 +1,4 @@
-"""Tree-search strategies: each returns nested tuples of features (see :func:`tnreg.trees.from_nested`).
+"""Tree-search strategies; each returns nested tuples of features (see `from_nested`).
 
 Vocabulary
 ----------
@@ -155,8 +155,10 @@ def agglomerate(
         return h - sum(oracle(groups[g][0]) for g in members) if score == "gain" else h
 
     def push(g: int) -> None:
-        others = sorted((h for h in groups if h != g),
-                        key=lambda h: -links[g, h] / (len(groups[g][0]) * len(groups[h][0])))  # fmt: skip
+        size = len(groups[g][0])
+        others = sorted(
+            (h for h in groups if h != g), key=lambda h: -links[g, h] / (size * len(groups[h][0]))
+        )
         if oracle.evaluations >= budget // 2:
             others = others[:partners]
         for h in others:

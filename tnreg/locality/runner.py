@@ -385,6 +385,8 @@ def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]
         history.append(row["train_acc"])
         reason = stop_reason(history, epochs=config.epochs, patience=config.patience)
     summary = _summary(config, state, reason, device)
+    summary["input_mean"] = train.meta.get("mean")
+    summary["input_std"] = train.meta.get("std")
     if config.probe:
         from tnreg.locality.probe import profile_model
 

@@ -2,6 +2,10 @@
 
 Vocabulary
 ----------
+worker processes
+    Forked from a fork server that imported torch and tnreg once (spawned where the platform
+    has no fork server): the parent process is never forked, so CUDA or threads it started do
+    not matter.
 workers, threads
     ``workers`` processes (default: one per core, at most one per task) each run one task at
     a time with ``threads`` torch threads (default: ``cores // workers``), so that
@@ -39,6 +43,7 @@ __all__ = ["LocalEngine", "SerialEngine", "failed_outcomes"]
 
 OnDone = Callable[[list[dict[str, Any]]], None]
 _STOP: dict[str, Any] = {}
+_PRELOAD = ["torch", "tnreg.data", "tnreg.train", "tnreg.sweep.runner"]
 
 
 def failed_outcomes(task: Task, error: str) -> list[dict[str, Any]]:
@@ -58,6 +63,16 @@ def failed_outcomes(task: Task, error: str) -> list[dict[str, Any]]:
         }
         for p in task.points
     ]
+
+
+def _context() -> Any:
+    """A fork server that has imported torch and tnreg's training code once (workers fork from
+    it in well under a second instead of importing torch each); spawn where there is none."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
 
 
 def _init_worker(threads: int, stop: Any) -> None:
@@ -106,7 +121,7 @@ class LocalEngine:
 
     def run(self, tasks: Sequence[Task], sweep_dir: Path, kind: str, on_done: OnDone) -> bool:
         """Run ``tasks``, calling ``on_done(outcomes)`` as each ends; ``False`` if interrupted."""
-        ctx = multiprocessing.get_context("spawn")
+        ctx = _context()
         stop = self._stop = ctx.Event()
         queue, deaths = list(tasks), Counter()
         workers = max(1, min(self.workers, len(queue)))

@@ -18,6 +18,7 @@ from tnreg.theory.setups import F64, curved_
 
 TREE_3_1 = ((0, 1, 2), (3,), 4)
 GAP = 1e6  # a numerical rank needs kept / dropped singular values above this ratio
+VALUE_TOL = 1e-7  # spectra from Gramians: zero singular values come out at ~sqrt(eps)·σ_1
 RANK_RTOL = 1e-8
 
 
@@ -168,9 +169,10 @@ def _paths_differ(model) -> float:
     "across a clear gap",
     status="consistency",
     setting="HTF on ((0,1),(2,3)) and ((0,1,2),(3,),4), dims 3, widths 3 and 2 (exact zeros in "
-    "the spectra), init 0.7, and the same scaled by 10; float64",
-    tolerance=1e-10,
-    rule="measured <= tol (max |Δσ| / σ_1)",
+    "the spectra), init 0.7, and the same scaled by 10; float64; tolerance: Gramian-based "
+    "spectra resolve zero singular values to ~sqrt(machine eps) x σ_1",
+    tolerance=VALUE_TOL,
+    rule="measured <= tol (max |Δσ| / σ_1), ranks equal across a gap > 1e6",
 )
 def spectrum_values(quick: bool) -> Measurement:
     from tnreg.analysis import node_spectra
@@ -184,21 +186,31 @@ def spectrum_values(quick: bool) -> Measurement:
             spectra = node_spectra(model)
             dense = {v: _dense_spectrum(model, v) for v in spectra}
             nodes = list(spectra)
-            for k, v in enumerate(nodes):
+            for v in nodes:
                 s, ref = spectra[v][0], dense[v]
                 worst = max(worst, _spectral_gap(s, ref))
-                other = dense[nodes[(k + 1) % len(nodes)]]
-                wrong = min(wrong, _spectral_gap(s, other))
+                for other in _other_nodes(model, v, nodes):
+                    wrong = min(wrong, _spectral_gap(s, dense[other]))
                 (r1, g1), (r2, g2) = gap_rank(s), gap_rank(ref)
                 mismatch += r1 != r2
                 gap = min(gap, g1, g2)
     detail = (
         f"max |σ − σ_dense| / σ_1 = {worst:.1e}; rank mismatches {mismatch}; smallest gap "
-        f"{gap:.1e}; control (the next node's dense spectrum): {wrong:.2e}"
+        f"{gap:.1e}; control (another node's dense spectrum, not the complement's): {wrong:.2e}"
     )
-    ok = worst <= 1e-10 and mismatch == 0 and gap > GAP
-    ctrl = Control("compared with the next node's dense spectrum", wrong, wrong <= 1e-10)
+    ok = worst <= VALUE_TOL and mismatch == 0 and gap > GAP
+    ctrl = Control("compared with another node's dense spectrum", wrong, wrong <= VALUE_TOL)
     return Measurement(0.0, worst, ok, detail, ctrl)
+
+
+def _other_nodes(model, node, nodes) -> list:
+    """Nodes whose matricization is neither [W]_node nor its transpose."""
+    modes = set(trees.modes_under(model.tree, node))
+    every = set(range(len(model.dims)))
+    return [
+        u for u in nodes
+        if set(trees.modes_under(model.tree, u)) not in (modes, every - modes)
+    ]  # fmt: skip
 
 
 def _dense_spectrum(model, node) -> torch.Tensor:
