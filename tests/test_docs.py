@@ -1,5 +1,6 @@
 """The documentation site: `mkdocs build --strict` (tutorials executed as notebooks at smoke
-sizes), its generated pages, and a headless Chromium opening the built site.
+sizes, shared with tests/test_tutorials.py), its generated pages, and a headless Chromium
+opening the built site.
 
 Needs the ``docs`` extra (``pip install tnreg[docs]``); the browser check also needs a system
 Chromium (Debian's ``chromium`` package; Playwright never downloads one here) and skips with
@@ -33,16 +34,19 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The site built once into a temporary folder, tutorials executed afresh."""
+def site(tmp_path_factory, tutorial_notebooks) -> Path:
+    """The site built once into a temporary folder, from the session's executed tutorials."""
     pytest.importorskip("mkdocs", reason="the docs need pip install 'tnreg[docs]'")
     pytest.importorskip("mkdocstrings", reason="the docs need pip install 'tnreg[docs]'")
-    pytest.importorskip("nbclient", reason="the docs need pip install 'tnreg[docs]'")
+    if tutorial_notebooks is None:
+        pytest.skip("the docs need the notebook packages: pip install 'tnreg[docs]'")
+    for script in sorted((ROOT / "tutorials").glob("[0-9]*.py")):
+        tutorial_notebooks.run(script)  # once per session (test_tutorials shares them)
     out = tmp_path_factory.mktemp("site")
     env = {
         **os.environ,
         "TNREG_TUTORIAL_SMOKE": "1",
-        "TNREG_DOCS_CACHE": str(tmp_path_factory.mktemp("docs-cache")),
+        "TNREG_DOCS_CACHE": str(tutorial_notebooks.cache),
         "NO_MKDOCS_2_WARNING": "1",
     }
     env.pop("MPLBACKEND", None)  # the notebooks' kernels show figures inline

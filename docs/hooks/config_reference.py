@@ -44,6 +44,7 @@ def _table(cls: type, prefix: str) -> list[str]:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for f in dataclasses.fields(cls):
         kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        kind = kind.replace(" | ", " or ")  # a pipe would split the table cell
         rows.append(
             f"| `{prefix}{f.name}` | `{_cell(kind)}` | `{_cell(_default(f))}` "
             f"| {_cell(docs.get(f.name, ''))} |"

@@ -47,7 +47,7 @@ def title_of(path: Path) -> str:
     return path.stem
 
 
-def _execute(path: Path) -> tuple[str, dict[str, bytes]]:
+def _execute(path: Path, smoke: bool) -> tuple[str, dict[str, bytes]]:
     import jupytext
     import nbclient
     from nbconvert import MarkdownExporter
@@ -61,19 +61,27 @@ def _execute(path: Path) -> tuple[str, dict[str, bytes]]:
             kernel_name="python3",
             resources={"metadata": {"path": work}},
         )
-        client.execute(env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"})
+        env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # figures inline
+        env[SMOKE_VARIABLE] = "1" if smoke else "0"
+        client.execute(env=env)
     body, resources = MarkdownExporter().from_notebook_node(
         notebook, resources={"output_files_dir": f"{path.stem}_files"}
     )
     return body, dict(resources.get("outputs", {}))
 
 
-def render(path: Path, cache_dir: Path) -> tuple[str, dict[str, bytes], float]:
-    """Markdown, figure files (name -> bytes) and execution seconds (0 when cached)."""
+def render(
+    path: Path, cache_dir: Path, *, smoke: bool | None = None
+) -> tuple[str, dict[str, bytes], float]:
+    """Markdown, figure files (name -> bytes) and execution seconds (0 when cached).
+
+    ``smoke`` defaults to the ``TNREG_TUTORIAL_SMOKE`` environment variable. A failing cell
+    raises ``nbclient.exceptions.CellExecutionError`` with the cell's traceback.
+    """
     if not selected(path):
         note = f"*Not executed in this build (`TNREG_DOCS_TUTORIALS` left `{path.name}` out).*"
         return f"# {title_of(path)}\n\n{note}\n", {}, 0.0
-    smoke = os.environ.get(SMOKE_VARIABLE) == "1"
+    smoke = os.environ.get(SMOKE_VARIABLE) == "1" if smoke is None else smoke
     key = hashlib.sha256(path.read_bytes() + str(smoke).encode()).hexdigest()[:20]
     entry = cache_dir / f"{path.stem}-{key}"
     if (entry / "page.md").is_file():
@@ -81,7 +89,7 @@ def render(path: Path, cache_dir: Path) -> tuple[str, dict[str, bytes], float]:
         files = {n: (entry / "files" / Path(n).name).read_bytes() for n in names}
         return (entry / "page.md").read_text(), files, 0.0
     t0 = time.perf_counter()
-    body, files = _execute(path)
+    body, files = _execute(path, smoke)
     seconds = time.perf_counter() - t0
     (entry / "files").mkdir(parents=True, exist_ok=True)
     for name, data in files.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -82,3 +84,9 @@ def test_random_patches_follow_the_authors_distribution():
     observed = counts / counts.sum()
     assert float((observed - expected).abs().sum()) / 2 < 0.06  # total variation
     assert float((counts.sum(1) / 6000 - 1 / 12).abs().max()) < 0.02
+
+
+def test_random_patches_give_up_after_their_tries():
+    sampler = RandomPatches(size=1, min_distance=math.hypot(3, 3), max_tries=8)
+    with pytest.raises(ValueError, match="found no disjoint pair of 1x1 patches"):
+        sampler.sample(4, 4, generator=torch.Generator().manual_seed(1))

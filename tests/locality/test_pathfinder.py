@@ -110,5 +110,5 @@ def test_errors(kw, error, match):
 
 
 def test_seed_budget_error():
-    with pytest.raises(RuntimeError, match="could not place two seed paths"):
+    with pytest.raises(RuntimeError, match="seed paths of length 32 in a 160-unit window"):
         pathfinder(2, path_length=32, window=160.0, seed=0, max_rounds=1)

@@ -64,3 +64,19 @@ def test_pool_with_a_failing_point_and_a_killed_worker(tmp_path) -> None:
     assert all("cannot sample" in r["error"] for r in result.rows[2:])
     for row in clean.rows[:2]:
         assert _rows(out / row["name"]) == _rows(tmp_path / "clean" / row["name"])
+
+
+def test_make_engine_sizes_the_local_pool_from_the_sweeps_resources() -> None:
+    from tnreg.sweep import make_engine
+
+    cores = os.cpu_count() or 1
+    spec = spec_from_dict(tiny(resources={"cpus": cores}))
+    engine = make_engine("local", spec=spec)
+    assert (engine.workers, engine.threads) == (1, cores)
+    engine = make_engine("local", workers=3, threads=1, spec=spec)
+    assert (engine.workers, engine.threads) == (3, 1)
+    assert repr(make_engine("serial")) == "SerialEngine()"
+    from tnreg.sweep.spec import SweepError
+
+    with pytest.raises(SweepError, match="unknown engine 'dask'; valid options"):
+        make_engine("dask")

@@ -191,8 +191,9 @@ def _seeds_and_labels(
             slots, todo[label] = todo[label][: len(take)], todo[label][len(take) :]
             pairs[slots], ks[slots] = cand[take], k[take]
     raise RuntimeError(
-        f"pathfinder could not place two seed paths of length {length} in {max_rounds} rounds; "
-        "raise max_rounds"
+        f"pathfinder could not place two seed paths of length {length} in a {window:g}-unit "
+        f"window within {max_rounds} rounds; use a larger window (about 220 units hold length 9) "
+        "or raise max_rounds"
     )
 
 
@@ -265,8 +266,8 @@ def pathfinder(
     window
         Side of the window in units (the paper: 300). A smaller window is a crop of the same
         task: same paddles, paths and density of distractors (``ceil(90 / L · (window/300)²)``
-        of them), less room (at least 160 units, so that the first seed's origin region and the
-        paths fit).
+        of them), less room: at least 160 units, and about 220 for length 9 (smaller windows
+        rarely fit both seed paths).
     match_distance
         Keep the marker distance uninformative (see the module docstring).
     supersample

@@ -136,7 +136,12 @@ def add_sweep(sub, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument(
         "dir", nargs="?", metavar="DIR", default=None, help="with 'report': the sweep directory"
     )
-    run = p.add_argument_group("running a sweep")
+    _add_run_flags(p.add_argument_group("running a sweep"))
+    _add_report_flags(p.add_argument_group("report DIR"))
+    p.set_defaults(run=_dispatch)
+
+
+def _add_run_flags(run) -> None:
     run.add_argument(
         "--engine",
         choices=("local", "ray", "serial"),
@@ -173,7 +178,9 @@ def add_sweep(sub, formatter: type[argparse.HelpFormatter]) -> None:
         action="store_true",
         help="run every point alone (default: the sweep file's pack)",
     )
-    rep = p.add_argument_group("report DIR")
+
+
+def _add_report_flags(rep) -> None:
     rep.add_argument(
         "--metric",
         action="append",
@@ -198,4 +205,3 @@ def add_sweep(sub, formatter: type[argparse.HelpFormatter]) -> None:
         help="figure format, repeatable (default: png)",
     )
     rep.add_argument("--no-figures", action="store_true", help="print the table only")
-    p.set_defaults(run=_dispatch)

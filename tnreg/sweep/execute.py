@@ -76,6 +76,11 @@ def make_engine(
 ) -> Any:
     """The engine called ``name`` (one of :data:`ENGINES`), sized for ``spec``'s resources.
 
+    The local engine runs ``threads`` (default: the spec's ``resources.cpus``) torch threads
+    per run and ``workers`` runs at a time (default: as many as fit the cores, and when runs
+    ask for GPUs, as many as the GPUs hold; every run then uses the default CUDA device).
+    The Ray engine asks Ray for the spec's CPUs (or ``threads``) and GPUs per run.
+
     Raises
     ------
     SweepError
@@ -88,7 +93,7 @@ def make_engine(
     if name == "local":
         from tnreg.sweep.local import LocalEngine
 
-        return LocalEngine(workers, threads)
+        return LocalEngine(*_local_size(workers, threads, cpus, gpus))
     if name == "serial":
         from tnreg.sweep.local import SerialEngine
 
@@ -98,6 +103,21 @@ def make_engine(
 
         return RayEngine(address, workers=workers, cpus=threads or cpus, gpus=gpus)
     raise SweepError(f"unknown engine {name!r}; valid options: {list(ENGINES)}")
+
+
+def _local_size(workers: int | None, threads: int | None, cpus: int, gpus: float) -> tuple:
+    """Workers and threads of the local engine: ``cpus`` threads per run by default, as many
+    runs as fit the cores, and no more runs than the GPUs hold when runs ask for GPUs."""
+    import os
+
+    threads = threads or cpus
+    if workers is None:
+        workers = max(1, (os.cpu_count() or 1) // threads)
+        if gpus > 0:
+            import torch
+
+            workers = max(1, min(workers, int(torch.cuda.device_count() / gpus)))
+    return workers, threads
 
 
 def plan(spec: SweepSpec, *, pack: bool | None = None) -> tuple[list[Point], list[Task]]:

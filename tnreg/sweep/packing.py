@@ -17,10 +17,11 @@ pack
     (:func:`split_pack`).
 bitwise
     A member's numbers depend on the pack only through the ensemble size being 1 or more: any
-    pack of K >= 2 gives bit-identical members (any K, any position), while a single model
-    (K = 1) takes a few special-cased kernels whose backward pass rounds differently in the
-    last bit. Packs of one point are therefore run as plain single runs, and packed and
-    unpacked runs agree to rounding (see ``docs/sweeps.md``).
+    pack of K >= 2 gives bit-identical members (any K, any position). A single model (K = 1)
+    rounds some gradients differently in the last bit: the backward pass of the outer-product
+    merge of two leaves reduces over a broadcast axis, and torch's reduction blocks rows of
+    length E·R differently for E = 1 and E >= 2. Packs of one point run as plain single runs,
+    and packed and unpacked runs agree to rounding, not bit for bit (see ``docs/sweeps.md``).
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ final-metric figure
     one std over seeds (``final-<metric>-vs-<axis>.png``).
 curve figure
     A tracked metric over steps from each run's ``metrics.csv``: one line per value of the
-    axis (mean over seeds, band one std), one panel per value of the other axes
-    (``curve-<metric>-by-<axis>.png``). A metric family such as ``component`` (the columns
-    ``component/0``, ``component/1``, ...) draws one panel per axis value with one line per
-    member of the family, from the first seed: the papers' component norms over iterations
-    per init scale.
+    axis, the mean over every run with that value (its seeds, and the values of any other
+    axes), band one std (``curve-<metric>-by-<axis>.png``). A metric family such as
+    ``component`` (the columns ``component/0``, ``component/1``, ...) draws one panel per axis
+    value with one line per member of the family, from the first seed: the papers' component
+    norms over iterations per init scale.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def plot_curves(out: Path, rows, axes: Sequence[str], metric: str, by: str):
             steps, cols = curves[0]
             for name, ys in cols.items():
                 ax.plot(steps, ys, label=name.rsplit("/", 1)[-1])
-            ax.set_title(f"{by}={json.loads(value)}", fontsize=9)
+            ax.set_title(f"{by}={json.loads(value)} (seed {runs[0]['seed']})", fontsize=9)
             ax.set_yscale("log") if all(y > 0 for ys in cols.values() for y in ys) else None
         else:
             n = min(len(c[0]) for c in curves)

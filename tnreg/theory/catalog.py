@@ -21,6 +21,7 @@ CLAIM_MODULES = (
     "tnreg.theory.catalog_ranks",
     "tnreg.theory.catalog_learning",
     "tnreg.theory.catalog_depth",
+    "tnreg.entanglement.claims",
 )
 
 _BUILTIN: list[str] = []

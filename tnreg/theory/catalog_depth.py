@@ -204,7 +204,7 @@ def deep_cp_exponent(depth: int, *, seed: int, sigma0: float = 1e-3) -> float:
                           points=5, growth=1.3)  # fmt: skip
     model = build()
     start = sigma(model)
-    times = [t_end * (1 - 0.85**k) for k in range(40)] + [t_end]  # dense near the rise
+    times = [t_end * (1 - 0.9**k) for k in range(60)] + [t_end]  # dense near the rise
     _, rows = flow_path(
         model, idx, values, times, lambda m: _deep_cp_record(m, idx, values), rtol=1e-7,
         atol=1e-14,

@@ -52,6 +52,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="run the claims under each built-in mutant and print the kill matrix",
     )  # fmt: skip
     parser.add_argument(
+        "--mutant", action="append", metavar="NAME", default=None,
+        help="with --mutants: only this mutant (repeatable); None: all",
+    )  # fmt: skip
+    parser.add_argument(
         "--markdown", action="store_true", help="print the tables as Markdown"
     )  # fmt: skip
     parser.set_defaults(run=main_verify)
@@ -117,7 +121,10 @@ def _mutants(claims, args) -> int:
         print(f"  {mutant} / {result.name}: {mark} ({result.seconds:.1f}s)", file=sys.stderr,
               flush=True)  # fmt: skip
 
-    matrix = kill_matrix(claims, MUTANTS, quick=args.quick, baseline=baseline, progress=progress)
+    chosen = _chosen_mutants(MUTANTS, getattr(args, "mutant", None))
+    if chosen is None:
+        return 2
+    matrix = kill_matrix(claims, chosen, quick=args.quick, baseline=baseline, progress=progress)
     names = [c.name for c in claims]
     print(format_kill_matrix(matrix, names_given=names, markdown=getattr(args, "markdown", False)))
     survivors = [m for m, rs in matrix.items() if all(r is None or r.passed for r in rs)]
@@ -125,3 +132,15 @@ def _mutants(claims, args) -> int:
     print(f"{len(matrix) - len(survivors)}/{len(matrix)} mutants killed in {wall:.1f}s"
           + (f"; SURVIVED every claim: {', '.join(survivors)}" if survivors else ""))  # fmt: skip
     return 1 if survivors else 0
+
+
+def _chosen_mutants(mutants, names):
+    if not names:
+        return list(mutants)
+    known = {m.name: m for m in mutants}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"tnreg verify: unknown mutant(s) {unknown!r}; built-in mutants: {list(known)}",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return [known[n] for n in names]

@@ -109,6 +109,7 @@ class ClaimResult:
     control: str = ""
     control_value: float = math.nan
     control_holds: bool | None = None
+    citation: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class Claim:
             self.tolerance if m.tolerance is None else float(m.tolerance),
             held and not holds, seconds, m.detail, self.rule, held,
             "" if ctrl is None else ctrl.setting,
-            math.nan if ctrl is None else float(ctrl.value), holds,
+            math.nan if ctrl is None else float(ctrl.value), holds, self.citation,
         )  # fmt: skip
 
 

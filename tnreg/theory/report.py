@@ -48,7 +48,10 @@ def format_table(results: Sequence[ClaimResult], *, markdown: bool = False) -> s
         ]
         for r in results
     ]  # fmt: skip
-    if markdown:
+    if markdown:  # with the citation (theorem number) after the status
+        head.insert(2, "citation")
+        for row, r in zip(rows, results):
+            row.insert(2, r.citation)
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
         return "\n".join(lines)

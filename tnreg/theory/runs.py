@@ -22,7 +22,7 @@ __all__ = ["HTF_INITS", "HTF_TREE", "cp_run", "htf_run", "htf_target", "matriciz
 HTF_TREE = ((0, 1), (2,))  # a root with a 2-child node and a single-child node
 HTF_DIMS = (3, 3, 4)
 HTF_INITS = {"small": (0.3, 16.0), "large": (0.6, 8.0)}  # init std, flow length
-LOCAL_RTOL = 1e-3  # a local component counts when above this fraction of its node's largest
+LOCAL_RTOL = 0.1  # local components kept in W_c: above this fraction of the node's largest
 
 
 def matricize(dense: torch.Tensor, rows) -> torch.Tensor:
