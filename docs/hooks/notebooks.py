@@ -59,6 +59,7 @@ def _execute(path: Path, smoke: bool) -> tuple[str, dict[str, bytes]]:
             notebook,
             timeout=TIMEOUT_S,
             kernel_name="python3",
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
             resources={"metadata": {"path": work}},
         )
         env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # figures inline

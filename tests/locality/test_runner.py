@@ -189,3 +189,10 @@ def test_cli_flag_errors(flag, value, match, capsys):
 def test_config_errors(kw, match):
     with pytest.raises(ValueError, match=match):
         LocalityConfig(**kw)
+
+
+def test_run_with_probe_adds_the_profile():
+    torch.set_num_threads(1)
+    s = run(LocalityConfig(probe=True, **{**TINY, "epochs": 1}))
+    assert [row["distance"] for row in s["probe"]] == [2.0, 5.0, 8.0, 10.0, 13.0]
+    assert all(0.0 <= row["interaction"] <= 1.0 for row in s["probe"])

@@ -82,3 +82,15 @@ def test_verify_mutants_prints_the_kill_matrix(capsys):
     assert main(["verify", "--mutants", "--quick", "--claim", "cp-rate"]) == 1
     out = capsys.readouterr().out
     assert "killed by" in out and "SURVIVED every claim" in out  # not every mutant touches it
+
+
+def test_verify_unknown_mutant_exits_2(capsys):
+    assert main(["verify", "--mutants", "--mutant", "nope", "--claim", "cp-rate"]) == 2
+    assert "unknown mutant(s) ['nope']" in capsys.readouterr().err
+
+
+def test_verify_one_mutant_killed(capsys):
+    args = ["verify", "--mutants", "--quick", "--mutant", "rank-bound-off-by-one",
+            "--claim", "min-cut-bound"]  # fmt: skip
+    assert main(args) == 0
+    assert "1/1 mutants killed" in capsys.readouterr().out

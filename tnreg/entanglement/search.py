@@ -165,15 +165,28 @@ def fit_tree(
     return TreeFit(trees[best], strategy, objective, values[best], reports[best], evaluations)
 
 
-def _search(xs, ys, strategy, arity, objective, theta, seed, budget, candidates) -> tuple:
+def _search(
+    xs: np.ndarray,
+    ys: np.ndarray | None,
+    strategy: str,
+    arity: int,
+    objective: str,
+    theta: float,
+    seed: int,
+    budget: int,
+    candidates: int,
+) -> tuple[list[nx.DiGraph], int]:
     """The candidate trees of one strategy and the entropy evaluations spent."""
     n = xs.shape[1]
     if strategy == "canonical":
         return [balanced(n, arity)], 0
     weights = abs_correlation(xs)
     if strategy == "metis":
-        split = lambda f: metis_split(weights, f, min(arity, len(f)), seed=seed)  # noqa: E731
-        return [from_nested(recursive_splits(n, split, arity))], 0
+
+        def cut(feats: list[int]) -> list[list[int]]:
+            return metis_split(weights, feats, min(arity, len(feats)), seed=seed)
+
+        return [from_nested(recursive_splits(n, cut, arity))], 0
     oracle = SetEntropy(xs, ys, theta)
     if strategy == "agglomerative":
         nested = [agglomerate(oracle, weights, arity=arity, score=score, budget=budget)

@@ -28,15 +28,21 @@ _BUILTIN: list[str] = []
 
 
 def load_builtin() -> list[str]:
-    """Import the claim modules (first call only); the built-in claims' names, in order."""
+    """Import the claim modules (first call only); the built-in claims' names, in order.
+
+    A claim is built-in when its check function is defined in one of :data:`CLAIM_MODULES`
+    (whenever that module was imported); the built-in claims come first in the registry, in
+    module order, then every other claim in registration order.
+    """
     if _BUILTIN:
         return list(_BUILTIN)
-    before = dict(REGISTRY)
     for name in CLAIM_MODULES:
         importlib.import_module(name)
-    mine = [n for n in REGISTRY if n not in before]
+    rank = {name: k for k, name in enumerate(CLAIM_MODULES)}
+    mine = [n for n, c in REGISTRY.items() if getattr(c.check_fn, "__module__", None) in rank]
+    mine.sort(key=lambda n: rank[REGISTRY[n].check_fn.__module__])  # stable: keeps def order
     ordered = {n: REGISTRY[n] for n in mine}
-    ordered.update(before)  # claims a user registered earlier keep their place after
+    ordered.update(REGISTRY)
     REGISTRY.clear()
     REGISTRY.update(ordered)
     _BUILTIN.extend(mine)
