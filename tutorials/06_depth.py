@@ -37,8 +37,9 @@ for depth in (2, 3, 4):
 # %% [markdown]
 # ## 2. Deep CP: the growth exponent against depth
 # A deep CP of order N = 3 and two components learns a rank-1 tensor from a small balanced
-# initialization (rescaled to the same end-tensor norm 1e-3 at every depth). Along the flow we record the leading component's norm σ, its
-# rate dσ/dt (autograd) and γ, and fit log(dσ/dt / γ) against log σ on the rising phase.
+# initialization (rescaled to the same end-tensor norm 1e-3 at every depth). Along the flow we
+# record the leading component's norm σ, its rate dσ/dt (autograd) and γ, and fit
+# log(dσ/dt / γ) against log σ on the rising phase.
 
 # %%
 rows = []
@@ -50,8 +51,9 @@ for depth in DEPTHS:
 
 # %% [markdown]
 # The exponent grows with depth, toward 2: the deeper the factorization, the longer small
-# components stay small relative to large ones. The fit agrees with 2 − 2/(N·L) within 10%
-# at these sizes (one seed here) (the `deep-cp-exponent` claim of `tnreg verify` reports the numbers).
+# components stay small relative to large ones. With one seed, the fit agrees with
+# 2 − 2/(N·L) within 10% at these sizes (the `deep-cp-exponent` claim of `tnreg verify` fits
+# several seeds and reports the numbers).
 
 # %%
 exponents = [m for _, _, m in rows]

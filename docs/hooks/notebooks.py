@@ -4,7 +4,8 @@ Each tutorial is read by jupytext, executed by nbclient in a fresh kernel (in a 
 directory, so the files it writes go nowhere) and exported by nbconvert to markdown with its
 printed output and its figures. Results are cached under ``build/docs-cache/`` (or
 ``TNREG_DOCS_CACHE``) keyed by the tutorial's text and the smoke flag
-(``TNREG_TUTORIAL_SMOKE=1``: smoke sizes, as in the tests).
+(``TNREG_TUTORIAL_SMOKE=1``: smoke sizes, as in the tests); delete the folder to execute
+them again after changing tnreg itself (``make clean`` does).
 ``TNREG_DOCS_TUTORIALS=01,08`` executes only the tutorials whose names start so (a quicker
 ``make docs-serve`` while writing); the others get a page saying they were not executed.
 Tutorials run two at a time (one kernel per core of a 2-core machine).

@@ -69,19 +69,18 @@ def three_ways(tmp_path_factory):
     return outs
 
 
-def test_packed_members_are_bitwise_the_same_in_any_pack(three_ways) -> None:
+def test_members_of_packs_of_other_sizes_agree_to_rounding(three_ways) -> None:
     out3, rows3 = three_ways["k3"]
     out2, rows2 = three_ways["k2"]
     for row3, row2 in zip(rows3, rows2):
-        if row2["pack"] == "":  # the leftover member of packs of 2 runs alone
-            continue
         a, b = _curves(out3, row3["name"]), _curves(out2, row2["name"])
-        assert all(torch.equal(a[k], b[k]) for k in a), row3["name"]
+        for k in a:
+            assert_close(b[k], a[k], rtol=1e-9, atol=1e-14)
 
 
 def test_packed_runs_match_runs_one_by_one(three_ways) -> None:
-    """To rounding: a single model (ensemble of 1) rounds its backward pass differently in
-    the last bit from an ensemble of 2 or more (see tnreg.sweep.packing)."""
+    """To rounding: gradients round in the last bit according to the ensemble size (see
+    tnreg.sweep.packing)."""
     out1, rows1 = three_ways["single"]
     out3, rows3 = three_ways["k3"]
     for row1, row3 in zip(rows1, rows3):

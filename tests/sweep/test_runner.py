@@ -118,3 +118,16 @@ def test_locality_without_run_point_fails_clearly(tmp_path, monkeypatch) -> None
     spec = spec_from_dict({"kind": "locality", "base": {"task": "pathfinder"}})
     (row,) = run_sweep(spec, tmp_path, engine=SerialEngine()).rows
     assert row["status"] == "failed" and "tnreg.locality.run_point is not available" in row["error"]
+
+
+def test_ctrl_c_in_a_locality_point_interrupts_the_sweep(tmp_path, monkeypatch) -> None:
+    import tnreg.locality
+
+    def interrupted_run_point(settings, run_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tnreg.locality, "run_point", interrupted_run_point, raising=False)
+    spec = spec_from_dict({"kind": "locality", "base": {"task": "pathfinder"}, "seeds": [0, 1]})
+    result = run_sweep(spec, tmp_path, engine=SerialEngine())
+    assert result.interrupted
+    assert [r["status"] for r in result.rows] == ["interrupted", "pending"]

@@ -39,9 +39,10 @@ def _accuracy(tree, split: tuple, seeds: range, steps: int) -> float:
     status="hypothesis",
     setting="breast cancer (sklearn), split seed 0, 30 % test, θ = 0.085; HTF sensing model of "
     "width 2 (mode size 2, logistic loss, Adam 3e-3) on the canonical tree and on the 'refined' "
-    "searched tree (searched on the training part); quick: 1 seed, 100 steps, search on 128 "
+    "searched tree (searched on the training part); quick: 1 seed, 60 steps, search on 128 "
     "samples with 200 evaluations; full: 3 seeds, 300 steps, 256 samples, 2000 evaluations; "
-    "control: a random tree (more entangled than the canonical one) in place of the searched one",
+    "control: a random tree (more entangled than the canonical one) in place of the searched one; "
+    "if it gains as well, the gain cannot be credited to lower entanglement",
     tolerance=0.0,
     rule="H(searched) < H(canonical) and acc(searched) − acc(canonical) >= tol",
 )
@@ -50,7 +51,7 @@ def entanglement_accuracy(quick: bool) -> Measurement:
     data = load_data("breast-cancer")
     split = split_data(data.x, data.y, test_fraction=0.3, seed=0)
     x_tr, y_tr = split[0], split[1]
-    seeds, steps = (range(1), 100) if quick else (range(3), 300)
+    seeds, steps = (range(1), 60) if quick else (range(3), 300)
     samples, budget = (128, 200) if quick else (256, 2000)
     n = x_tr.shape[1]
     trees = {
@@ -64,10 +65,10 @@ def entanglement_accuracy(quick: bool) -> Measurement:
     acc = {k: _accuracy(t, split, seeds, steps) for k, t in trees.items()}
     gain, control_gain = acc["searched"] - acc["canonical"], acc["random"] - acc["canonical"]
     held = bool(h["searched"] < h["canonical"] and gain >= 0.0)
-    control_held = bool(h["random"] < h["canonical"] and control_gain >= 0.0)
+    control_held = bool(control_gain >= 0.0)  # a more entangled tree must not gain as well
     detail = ", ".join(f"{k}: H {h[k]:.3f}, test acc {acc[k]:.3f}" for k in trees)
     control = Control(
-        "a random tree in place of the searched one (higher entanglement)",
+        "a random tree (more entangled) in place of the searched one: must not gain",
         float(control_gain),
         holds=control_held,
     )

@@ -16,12 +16,13 @@ pack
     rows, final metrics and weights are copied into the member's own run directory
     (:func:`split_pack`).
 bitwise
-    A member's numbers depend on the pack only through the ensemble size being 1 or more: any
-    pack of K >= 2 gives bit-identical members (any K, any position). A single model (K = 1)
-    rounds some gradients differently in the last bit: the backward pass of the outer-product
-    merge of two leaves reduces over a broadcast axis, and torch's reduction blocks rows of
-    length E·R differently for E = 1 and E >= 2. Packs of one point run as plain single runs,
-    and packed and unpacked runs agree to rounding, not bit for bit (see ``docs/sweeps.md``).
+    The forward pass of a member is bit for bit that of the single model; some gradients are
+    not: reductions in the backward pass (torch's sum over a broadcast axis in the outer-product
+    merge, the batched matrix products of an ensemble against the single model's plain ones)
+    round in the last bit according to the ensemble size E, and for some sizes the member's
+    position. Packed and unpacked runs therefore agree to rounding, not bit for bit; a sweep
+    is bitwise reproducible for a given packing, on any engine (see ``docs/sweeps.md``).
+    Packs of one point run as plain single runs.
 """
 
 from __future__ import annotations

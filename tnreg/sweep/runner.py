@@ -20,15 +20,19 @@ Training goes through the one path ``tnreg train`` uses: :func:`tnreg.train.buil
 the config's model table, :func:`tnreg.data.make_dataset` on its data table and
 :func:`tnreg.train.fit` into the run directory (``resume=True`` from the run's own
 ``config.json``, as ``tnreg train --resume`` does). Locality points go through
-:func:`tnreg.locality.run_point`.
+:func:`tnreg.locality.run_point`, which resumes from its own per-epoch checkpoint; Ctrl-C
+interrupts them there (the current epoch is lost).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +156,21 @@ def _locality(settings: Mapping[str, Any], run_dir: Path) -> None:
             "locality sweeps need it"
         )
     run_dir.mkdir(parents=True, exist_ok=True)
-    run_point(dict(settings), run_dir)
+    with _interruptible():
+        run_point(dict(settings), run_dir)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Let Ctrl-C raise KeyboardInterrupt here (worker processes ignore it between runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _record_failure(run_dir: Path, err: BaseException) -> str:
@@ -197,6 +215,11 @@ def run_task(
                 _run_one(task, sweep_dir, kind, stop)
             else:
                 _run_pack(task, sweep_dir, stop)
+        except KeyboardInterrupt:  # a run without its own Ctrl-C handling (locality)
+            return [
+                {**outcome_from_dir(sweep_dir / p.name, p.name), "status": "interrupted"}
+                for p in task.points
+            ]
         except Exception as err:  # any failure of one run: record it, let the sweep go on
             where = sweep_dir / ("packs/" + task.pack if task.pack else task.points[0].name)
             message = _record_failure(where, err)

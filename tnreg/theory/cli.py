@@ -32,13 +32,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "verify",
         help="check the theory's claims numerically (each with a negative control)",
-        description=__doc__,
+        description=__doc__.replace("``", "").replace("Examples::", "Examples:"),
         formatter_class=_Formatter,
     )
     parser.add_argument("--quick", action="store_true", help="small sizes (tests, CI)")
     parser.add_argument(
         "--claim", action="append", metavar="NAME", default=None,
-        help="run only this claim (repeatable); None: all",
+        help="run only this claim (repeatable; when absent: every claim)",
     )  # fmt: skip
     parser.add_argument(
         "--module", action="append", metavar="MODULE_OR_FILE", default=None,
@@ -53,7 +53,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--mutant", action="append", metavar="NAME", default=None,
-        help="with --mutants: only this mutant (repeatable); None: all",
+        help="with --mutants: only this mutant (repeatable; when absent: every mutant)",
     )  # fmt: skip
     parser.add_argument(
         "--markdown", action="store_true", help="print the tables as Markdown"

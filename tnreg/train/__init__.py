@@ -10,6 +10,7 @@
 - :mod:`tnreg.train.step`: one CUDA-graph-friendly step; the mini-batch sampler.
 - :mod:`tnreg.train.loop`: :func:`fit` -> :class:`RunResult`.
 - :mod:`tnreg.train.trackers`: what is recorded every ``track_every`` steps.
+- :mod:`tnreg.train.tensorboard`: a :func:`fit` callback writing TensorBoard event files.
 - :mod:`tnreg.train.rundir`: run directories (config, metrics, checkpoints, summary).
 - :mod:`tnreg.train.flow`: adaptive Dormand–Prince integration of gradient flow.
 """
