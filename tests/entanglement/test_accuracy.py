@@ -45,10 +45,10 @@ def test_summary_table_spread() -> None:
     assert "0.850 ± 0.071" in summary_table(rows)
 
 
-def test_the_claim_is_registered_as_a_hypothesis() -> None:
+def test_the_claim_is_a_builtin_hypothesis() -> None:
     pytest.importorskip("sklearn", reason="the claim uses scikit-learn's breast cancer set")
-    import tnreg.entanglement.claims  # noqa: F401 (registers the claim)
-    from tnreg.theory.registry import REGISTRY
+    from tnreg.theory import get_claims
 
-    claim = REGISTRY["entanglement-accuracy"]
+    (claim,) = get_claims(["entanglement-accuracy"])
     assert claim.status == "hypothesis" and "Razin" in claim.citation
+    assert "random tree" in claim.setting
