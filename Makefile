@@ -3,6 +3,7 @@
 # `make test TORCH=torch==2.5.1` (or TORCH=torch to take the newest).
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
+SMOKE ?= 0
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tnreg-installed
@@ -28,9 +29,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# The documentation site (mkdocs.yml): tutorials executed at full size, into site/.
+# The documentation site (mkdocs.yml), into site/: tutorials executed at full size (many
+# minutes on 2 cores); `make docs SMOKE=1` executes them at the tests' smoke sizes.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	TNREG_TUTORIAL_SMOKE=$(SMOKE) $(BIN)/mkdocs build --strict
 
 docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve

@@ -77,6 +77,21 @@ for r in shown + ([] if shown[-1] is rows[-1] else rows[-1:]):
     sigma = ", ".join(f"{r[f'sigma/0-1/{k}']:.3f}" for k in range(3))
     print(f"step {r['step']:5d}  root local [{local}]  σ(0-1) [{sigma}]  rank(0,2) {r['rank/0,2']}")
 
+# %%
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+steps = [r["step"] for r in rows]
+for k in range(4):
+    axes[0].plot(steps, [r[f"local/0-3/{k}"] for r in rows], label=f"{k}")
+    axes[1].semilogy(steps, [r[f"sigma/0,2/{k}"] for r in rows], label=f"{k}")
+axes[0].set_title("root local component norms", fontsize=9)
+axes[1].set_title("singular values of [W]_{0,2} (not a tree node)", fontsize=9)
+for ax in axes:
+    ax.set_xlabel("step")
+axes[0].legend(title="k", fontsize=7)
+fig.savefig("hierarchical_ranks.png", dpi=100)
+
 # %% [markdown]
 # ## At the end: ranks at the tree nodes against the non-tree matricization
 

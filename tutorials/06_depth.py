@@ -56,6 +56,17 @@ for depth in DEPTHS:
 # several seeds and reports the numbers).
 
 # %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(4.5, 3))
+ax.plot([d for d, _, _ in rows], [m for _, _, m in rows], "o", label="fitted")
+ax.plot([d for d, _, _ in rows], [p for _, p, _ in rows], "x--", label="2 − 2/(N·L)")
+ax.set_xlabel("depth L")
+ax.set_ylabel("growth exponent")
+ax.legend()
+fig.savefig("deep_cp_exponent.png", dpi=100)
+
+# %%
 exponents = [m for _, _, m in rows]
 assert all(b > a for a, b in itertools.pairwise(exponents))
 assert all(abs(m - p) / p < 0.1 for _, p, m in rows)

@@ -126,3 +126,21 @@ def test_mutants_are_killed_by_a_cheap_claim(name):
     assert claims[0].check(quick=True).passed  # the claim passes on the real code
     (result,) = kill_matrix(claims, [mutant])[name]
     assert not result.passed, result.detail
+
+
+def test_a_claim_over_the_time_limit_is_marked_not_killed():
+    import time
+
+    mine: dict = {}
+
+    @register("slow", citation="-", statement="-", status="consistency", setting="-",
+              tolerance=0.0, rule="always", registry=mine)  # fmt: skip
+    def slow(quick):
+        time.sleep(5)
+        return Measurement(0, 0, True, control=Control("never", 1.0, False))
+
+    noop = next(m for m in MUTANTS if m.name == "rank-bound-off-by-one")
+    (result,) = kill_matrix(list(mine.values()), [noop], timeout=0.2)[noop.name]
+    assert not result.passed and "ClaimTimeout" in result.detail
+    text = format_kill_matrix({noop.name: [result]})
+    assert "slow       T" in text and "killed by  0" in text

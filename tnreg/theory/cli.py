@@ -56,6 +56,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="with --mutants: only this mutant (repeatable; when absent: every mutant)",
     )  # fmt: skip
     parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS", default=300.0,
+        help="with --mutants: stop a claim a mutant made slower than this (shown T, no kill)",
+    )  # fmt: skip
+    parser.add_argument(
         "--markdown", action="store_true", help="print the tables as Markdown"
     )  # fmt: skip
     parser.set_defaults(run=main_verify)
@@ -124,7 +128,10 @@ def _mutants(claims, args) -> int:
     chosen = _chosen_mutants(MUTANTS, getattr(args, "mutant", None))
     if chosen is None:
         return 2
-    matrix = kill_matrix(claims, chosen, quick=args.quick, baseline=baseline, progress=progress)
+    matrix = kill_matrix(
+        claims, chosen, quick=args.quick, baseline=baseline, progress=progress,
+        timeout=getattr(args, "timeout", None),
+    )  # fmt: skip
     names = [c.name for c in claims]
     print(format_kill_matrix(matrix, names_given=names, markdown=getattr(args, "markdown", False)))
     survivors = [m for m, rs in matrix.items() if all(r is None or r.passed for r in rs)]

@@ -16,15 +16,56 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from tnreg.errors import TnregError
 from tnreg.theory.registry import ClaimResult, clear_caches
 
-__all__ = ["MUTANTS", "Mutant", "kill_matrix", "replace_attribute", "replace_function"]
+__all__ = [
+    "MUTANTS",
+    "ClaimTimeout",
+    "Mutant",
+    "kill_matrix",
+    "replace_attribute",
+    "replace_function",
+    "time_limit",
+]
+
+
+class ClaimTimeout(TnregError, TimeoutError):
+    """A claim gave no result within the mutation test's time limit (not counted as a kill)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`ClaimTimeout` in the block after ``seconds`` (main thread, POSIX only;
+    elsewhere, or with ``None``, no limit).
+
+    Examples
+    --------
+    >>> with time_limit(None):
+    ...     pass
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise ClaimTimeout(f"no result within {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 @contextlib.contextmanager
@@ -224,6 +265,7 @@ def kill_matrix(
     *,
     quick: bool = True,
     baseline: Sequence[ClaimResult] | None = None,
+    timeout: float | None = None,
     progress: Callable[[str, ClaimResult], None] | None = None,
 ) -> dict[str, list[ClaimResult]]:
     """Run every claim under every mutant (each alone); mutant name -> results.
@@ -232,6 +274,8 @@ def kill_matrix(
     before the next is applied, so no result leaks from one to another. With ``baseline``
     (the claims' results on the real code), a claim that already fails there is not run under
     the mutants: it could not tell a mutant from the real code (its results are ``None``).
+    ``timeout`` (seconds) stops a claim a mutant has made too slow; its result is a failure
+    whose detail names :class:`ClaimTimeout`, shown ``T`` and not counted as a kill.
     """
     usable = [True] * len(claims) if baseline is None else [r.passed for r in baseline]
     out: dict[str, list[ClaimResult]] = {}
@@ -240,7 +284,10 @@ def kill_matrix(
         results = []
         with mutant.apply(), torch.random.fork_rng():
             for claim, use in zip(claims, usable):
-                result = claim.check(quick=quick) if use else None
+                result = None
+                if use:
+                    with time_limit(timeout):
+                        result = claim.check(quick=quick)
                 results.append(result)
                 if progress is not None and result is not None:
                     progress(mutant.name, result)

@@ -78,7 +78,8 @@ def format_kill_matrix(
     markdown: bool = False,
 ) -> str:
     """Claim x mutant: ``K`` killed (the claim failed), ``E`` killed by an error, ``.`` survived,
-    ``-`` not run (the claim fails on the real code). ``names_given``: the claims' names.
+    ``-`` not run (the claim fails on the real code), ``T`` stopped at the time limit (not a
+    kill). ``names_given``: the claims' names.
 
     Columns are numbered mutants (a legend follows the table); the last row counts the claims
     that killed each mutant (0: the mutant survived every claim).
@@ -119,4 +120,6 @@ def _mark(r: ClaimResult | None) -> str:
         return "-"
     if r.passed:
         return "."
+    if "ClaimTimeout" in r.detail:
+        return "T"
     return "E" if r.detail.startswith("error:") else "K"

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import torch
 
+from tnreg.models.engine.members import row_sums
+
 __all__ = ["LossFn", "loss_function", "per_member"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -30,12 +32,17 @@ def per_member(prediction: torch.Tensor) -> torch.Tensor:
     return prediction.unsqueeze(0) if prediction.ndim == 1 else prediction
 
 
+def _mean(x: torch.Tensor) -> torch.Tensor:
+    """Per-member mean of an (E, B) tensor, rounded alike for every E and thread count."""
+    return row_sums(x) / x.shape[1]
+
+
 def _mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (per_member(prediction) - target).square().mean(-1)
+    return _mean((per_member(prediction) - target).square())
 
 
 def _l1(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (per_member(prediction) - target).abs().mean(-1)
+    return _mean((per_member(prediction) - target).abs())
 
 
 def loss_function(name: str, *, huber_delta: float = 1.0) -> LossFn:
@@ -66,7 +73,7 @@ def loss_function(name: str, *, huber_delta: float = 1.0) -> LossFn:
             pred = per_member(prediction)
             target = target.expand_as(pred)
             loss = torch.nn.functional.huber_loss(pred, target, reduction="none", delta=huber_delta)
-            return loss.mean(-1)
+            return _mean(loss)
 
         return huber
     raise ValueError(f"unknown loss {name!r}; valid options: ['mse', 'l1', 'huber']")

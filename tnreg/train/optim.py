@@ -11,7 +11,10 @@ GroupRMSprop
     ``v_t = α v_{t-1} + (1 - α) Σ_params ||∇||²`` (``v_0 = 0``), step size
     ``lr / (sqrt(v_t / (1 - α^t)) + eps)``, then ``θ ← θ - step · ∇`` for every parameter.
     It is gradient descent with a time-varying step: a time-reparameterized discretization of
-    gradient flow. Here ``v`` has one entry per ensemble member, so members stay independent.
+    gradient flow. Here ``v`` has one entry per ensemble member, so members stay independent:
+    each member's squared norms are summed as a single model's are
+    (:func:`tnreg.models.engine.members.row_sums`), so a member's steps are bit for bit those of
+    the single model.
 
 Every ``step()`` runs on tensors only (no ``.item()``, no branching on values), so it can be
 captured in a CUDA graph.
@@ -22,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+
+from tnreg.models.engine.members import row_sums
 
 __all__ = ["GroupRMSprop", "make_optimizer"]
 
@@ -91,7 +96,7 @@ class GroupRMSprop(torch.optim.Optimizer):
 
     def _sq_norms(self, grads: list[torch.Tensor]) -> torch.Tensor:
         if self.per_member:
-            total = sum(g.reshape(self.members, -1).square().sum(1) for g in grads)
+            total = sum(row_sums(g.reshape(self.members, -1).square()) for g in grads)
         else:
             total = sum(g.square().sum() for g in grads).reshape(1)
         return total

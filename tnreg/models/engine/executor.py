@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 
 from tnreg.models.engine.kernels import PairMerge, channel_matmul, outer_finish
+from tnreg.models.engine.members import outer_merge, scale_channels
 from tnreg.models.engine.rooted import RootedNetwork
 from tnreg.models.engine.sampled import sampled_dot, usable
 from tnreg.models.engine.schedules import IndexSchedule, Merge, TreeIndexSchedule
@@ -60,7 +61,7 @@ def evaluate_pooling(
             pooled = _merge(schedule.merges[node], operands)
         if node == root:  # (R, 1) output layer: a weighted sum over channels
             if weighted:
-                pooled = pooled * mats[node][..., 0]
+                pooled = scale_channels(pooled, mats[node][..., 0])
             values[node] = pooled.sum(-1, keepdim=True)
         else:
             values[node] = channel_matmul(pooled, mats[node])
@@ -78,7 +79,7 @@ def _merge(merges: list[Merge], operands: list[torch.Tensor]) -> torch.Tensor:
     for m in merges:
         a, b = operands[m.a], operands[m.b]
         if m.kind == "outer":  # every row of a times every row of b
-            operands.append((a.unsqueeze(1) * b.unsqueeze(0)).flatten(0, 1))
+            operands.append(outer_merge(a, b))
         else:
             operands.append(PairMerge.apply(a, b, m.rows_a, m.rows_b, False))
     return operands[-1]
@@ -100,7 +101,7 @@ def _finish_root(
     _merge(first, operands)
     a, b = operands[last.a], operands[last.b]
     if weights is not None:
-        a = a * weights[..., 0]
+        a = scale_channels(a, weights[..., 0])
     if last.pattern is not None and usable(a):
         return sampled_dot(a, b, last.pattern).unsqueeze(-1)
     return PairMerge.apply(a, b, last.rows_a, last.rows_b, True).unsqueeze(-1)

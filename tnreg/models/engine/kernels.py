@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from tnreg.models.engine.members import member_matmul, scale_channels
+
 __all__ = [
     "CHUNK_ELEMENTS",
     "PairMerge",
@@ -31,10 +33,9 @@ CHUNK_ELEMENTS = 2**17  # rows per chunk x E x R: a chunk's gathered rows stay i
 
 
 def channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """(U, E, R) @ (E, R, S) -> (U, E, S), member by member."""
-    if m.shape[0] == 1:  # squeeze, not [0]: its backward is a view, not zeros plus a copy
-        return (x.squeeze(1) @ m.squeeze(0)).unsqueeze(1)
-    return torch.bmm(x.transpose(0, 1), m).transpose(0, 1).contiguous()  # strided in: no copy
+    """(U, E, R) @ (E, R, S) -> (U, E, S), member by member (one GEMM per member, see
+    :mod:`tnreg.models.engine.members`)."""
+    return member_matmul(x.transpose(0, 1), m).transpose(0, 1).contiguous()
 
 
 def chunk_rows(a: torch.Tensor, n: int) -> int:
@@ -114,15 +115,12 @@ def outer_finish(
 
     ``weights`` is the (E, R, 1) output layer, or ``None`` when it is fixed to ones. The GEMM
     result is gathered where it is made, so the backward pass scatters into a contiguous
-    (Ua, Ub) gradient and runs two contiguous GEMMs. An ensemble runs as one batched GEMM.
+    (Ua, Ub) gradient and runs two contiguous GEMMs per member.
     """
     if weights is not None:  # the output layer's weight per channel (E, R), on the smaller
         if a.shape[0] <= b.shape[0]:
-            a = a * weights[..., 0]
+            a = scale_channels(a, weights[..., 0])
         else:
-            b = b * weights[..., 0]
-    if a.shape[1] == 1:  # a single model: views, so the backward pass allocates no zeros
-        full = a.reshape(a.shape[0], -1) @ b.reshape(b.shape[0], -1).T
-        return full.view(1, -1).index_select(1, output)
-    full = torch.bmm(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
+            b = scale_channels(b, weights[..., 0])
+    full = member_matmul(a.transpose(0, 1), b.permute(1, 2, 0))  # (E, Ua, Ub)
     return full.flatten(1).index_select(1, output)

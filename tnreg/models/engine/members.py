@@ -1,0 +1,162 @@
+"""Per-member kernels: each member's arithmetic does not depend on the ensemble size.
+
+Vocabulary
+----------
+member-major
+    A tensor laid out ``(E, ...)`` and contiguous, so member ``e``'s slice ``t[e]`` has the
+    same shape and strides for every ensemble size E.
+member independence
+    Member ``e`` of an ensemble of E computes, bit for bit, what a single model (E = 1) with
+    the same parameters computes. Batched matrix products and reductions over a broadcast
+    axis do not guarantee it: their blocking, vector tails and kernel choice depend on the
+    batch size and on the size of the axes beside the reduced one. The kernels here run one
+    matrix product or one reduction per member on member-major slices, so every member sees
+    the same kernel on the same layout as a single model.
+
+- :func:`member_matmul`: ``out[e] = a[e] @ b[e]``.
+- :func:`scale_channels`: ``t * w`` for a (U, E, R) table and (E, R) weights.
+- :func:`outer_merge`: every row of one table times every row of another.
+- :func:`row_sums`: the sum of each row of an (E, N) tensor, whatever E and the thread count.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["BLOCK", "member_matmul", "outer_merge", "row_sums", "scale_channels"]
+
+BLOCK = 4096  # entries per partial sum of row_sums: below torch's parallel grain (32768)
+
+
+def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a[e] @ b[e]`` for every e, one GEMM per member-major slice."""
+    return torch.stack([x @ y for x, y in zip(a.contiguous(), b.contiguous())])
+
+
+class _MemberMatmul(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _mm(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = _mm(grad, b.transpose(1, 2)) if need_a else None
+        gb = _mm(a.transpose(1, 2), grad) if need_b else None
+        return ga, gb
+
+
+def member_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``out[e] = a[e] @ b[e]`` for (E, M, K) and (E, K, N): (E, M, N), one GEMM per member.
+
+    Forward and backward run each member's products on member-major copies (see the module
+    docstring), so member ``e``'s values and gradients are those of ``a[e:e+1]``,
+    ``b[e:e+1]`` alone. Double backward works (the backward pass is differentiable).
+
+    Examples
+    --------
+    >>> a, b = torch.randn(3, 4, 5), torch.randn(3, 5, 2)
+    >>> torch.equal(member_matmul(a, b)[1], member_matmul(a[1:2], b[1:2])[0])
+    True
+    """
+    return _MemberMatmul.apply(a, b)
+
+
+def _member_sums(t: torch.Tensor) -> torch.Tensor:
+    """``t.sum(0)`` of a (U, E, R) table, (E, R): one reduction per member-major slice."""
+    return torch.stack([s.sum(0) for s in t.transpose(0, 1).contiguous()])
+
+
+class _ScaleChannels(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, t, w):
+        ctx.save_for_backward(t, w)
+        return t * w
+
+    @staticmethod
+    def backward(ctx, grad):
+        t, w = ctx.saved_tensors
+        need_t, need_w = ctx.needs_input_grad
+        gt = grad * w if need_t else None
+        gw = _member_sums(grad * t) if need_w else None
+        return gt, gw
+
+
+def scale_channels(t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``t * w`` for a (U, E, R) table and (E, R) weights; the weights' gradient is summed
+    over the rows member by member (see the module docstring).
+
+    Examples
+    --------
+    >>> scale_channels(torch.ones(2, 1, 3), torch.tensor([[1.0, 2.0, 3.0]]))[1]
+    tensor([[1., 2., 3.]])
+    """
+    return _ScaleChannels.apply(t, w)
+
+
+def _outer_grad(grad: torch.Tensor, other: torch.Tensor, axis: int) -> torch.Tensor:
+    """``sum_v grad[..] * other[v]`` over the other table's rows ``axis`` of a (Ua, Ub, E, R)
+    gradient, member by member: (E, rows, R) products reduced over a fixed axis."""
+    out = []
+    for e in range(grad.shape[2]):
+        g = grad[:, :, e].contiguous()  # (Ua, Ub, R)
+        o = other[:, e].contiguous()
+        out.append((g * (o.unsqueeze(0) if axis == 1 else o.unsqueeze(1))).sum(axis))
+    return torch.stack(out, 1)
+
+
+class _OuterMerge(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return (a.unsqueeze(1) * b.unsqueeze(0)).flatten(0, 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad = grad.view(a.shape[0], b.shape[0], *a.shape[1:])
+        need_a, need_b = ctx.needs_input_grad
+        ga = _outer_grad(grad, b, 1) if need_a else None
+        gb = _outer_grad(grad, a, 0) if need_b else None
+        return ga, gb
+
+
+def outer_merge(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Every row of a (Ua, E, R) table times every row of a (Ub, E, R) one: (Ua·Ub, E, R),
+    row ``i·Ub + j`` = ``a[i] * b[j]``; gradients reduced member by member.
+
+    Examples
+    --------
+    >>> outer_merge(torch.tensor([[[1.0]], [[2.0]]]), torch.tensor([[[3.0]], [[5.0]]]))[:, 0, 0]
+    tensor([ 3.,  5.,  6., 10.])
+    """
+    return _OuterMerge.apply(a, b)
+
+
+def row_sums(x: torch.Tensor) -> torch.Tensor:
+    """``x.sum(1)`` of an (E, N) tensor, (E,), each row summed as when E = 1, on any number
+    of threads.
+
+    torch splits a reduction to one value (E = 1) of 32768 entries or more across threads,
+    which rounds differently from the one-thread sum that each row of E >= 2 gets. Here every
+    row is summed in blocks of :data:`BLOCK` entries (each block one thread's), then the
+    block sums and the tail, on a contiguous copy (a strided row, as in the transposed (E, B)
+    output of an ensemble, would be summed in another order): the same arithmetic for every E
+    and thread count.
+
+    Examples
+    --------
+    >>> x = torch.randn(3, 10_000, dtype=torch.float64)
+    >>> torch.equal(row_sums(x)[2], row_sums(x[2:])[0])
+    True
+    """
+    x, n = x.contiguous(), x.shape[1]
+    if n <= BLOCK:
+        return x.sum(1)
+    whole = n - n % BLOCK
+    head = x[:, :whole].reshape(x.shape[0], -1, BLOCK).sum(2)
+    if head.shape[1] > BLOCK:
+        head = row_sums(head)[:, None]
+    return head.sum(1) + x[:, whole:].sum(1)
