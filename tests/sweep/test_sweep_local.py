@@ -52,7 +52,7 @@ def test_pool_with_a_failing_point_and_a_killed_worker(tmp_path) -> None:
         set={"steps": 200, "checkpoint_every": 10},
     )
     spec = spec_from_dict(raw)
-    clean = run_sweep(spec, tmp_path / "clean", engine=SerialEngine())
+    clean = run_sweep(spec, tmp_path / "clean", engine=SerialEngine(threads=1))
     out = tmp_path / "pool"
     killed: dict = {}
     killer = threading.Thread(target=_kill_a_worker_after_first_checkpoint, args=(out, killed))

@@ -34,7 +34,7 @@ def test_ray_writes_the_same_results_as_the_local_engine(local_ray, tmp_path, pa
     from tnreg.sweep.ray_engine import RayEngine
 
     spec = spec_from_dict(tiny(grid={"data.num_train": [60, 1000]}, seeds=[0, 1], pack=pack))
-    here = run_sweep(spec, tmp_path / "serial", engine=SerialEngine())
+    here = run_sweep(spec, tmp_path / "serial", engine=SerialEngine(threads=1))
     there = run_sweep(spec, tmp_path / "ray", engine=RayEngine())
     assert _without_timings(there.rows) == _without_timings(here.rows)
     assert [r["status"] for r in there.rows] == ["done", "done", "failed", "failed"]
@@ -59,7 +59,7 @@ def test_a_killed_ray_worker_loses_only_work_since_its_checkpoint(local_ray, tmp
     spec = spec_from_dict(
         tiny(seeds=[0, 1], pack=False, set={"steps": 300, "checkpoint_every": 10})
     )
-    here = run_sweep(spec, tmp_path / "serial", engine=SerialEngine())
+    here = run_sweep(spec, tmp_path / "serial", engine=SerialEngine(threads=1))
     killed: dict = {}
 
     def kill() -> None:

@@ -189,14 +189,32 @@ class SerialEngine:
 
     name = "serial"
 
+    def __init__(self, threads: int | None = None) -> None:
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1; got {threads}")
+        self.threads = threads
+
     def __repr__(self) -> str:
-        return "SerialEngine()"
+        return "SerialEngine()" if self.threads is None else f"SerialEngine(threads={self.threads})"
 
     def run(self, tasks: Sequence[Task], sweep_dir: Path, kind: str, on_done: OnDone) -> bool:
-        """Run ``tasks``, calling ``on_done(outcomes)`` after each; ``False`` if interrupted."""
-        for task in tasks:
-            outcomes = run_task(task, sweep_dir, kind)
-            on_done(outcomes)
-            if any(o["status"] == "interrupted" for o in outcomes):
-                return False
-        return True
+        """Run ``tasks``, calling ``on_done(outcomes)`` after each; ``False`` if interrupted.
+
+        With ``threads`` set, torch runs that many threads during the sweep (a run's numbers
+        depend on its thread count, as reductions are split across threads) and the previous
+        count is restored afterwards.
+        """
+        import torch
+
+        before = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            for task in tasks:
+                outcomes = run_task(task, sweep_dir, kind)
+                on_done(outcomes)
+                if any(o["status"] == "interrupted" for o in outcomes):
+                    return False
+            return True
+        finally:
+            torch.set_num_threads(before)
