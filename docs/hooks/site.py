@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -57,6 +58,33 @@ def _expand(nav: list, docs_dir: Path) -> list:
 
 def _tutorials() -> list[Path]:
     return notebooks.tutorial_paths(ROOT)
+
+
+INCLUDE = re.compile(r'^--8<-- "(RESULTS\.md|BENCHMARKS\.md)"$', re.M)
+LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def _docs_link(match: re.Match) -> str:
+    """A link of a repository-root file, made valid on the site (or plain text)."""
+    bang, text, target = match.groups()
+    if re.match(r"^(https?:|mailto:|#)", target):
+        return match.group(0)
+    if target.startswith("docs/"):
+        return f"{bang}[{text}]({target.removeprefix('docs/')})"
+    return text if text != target else f"`{text}`"  # a repository file: no page on the site
+
+
+def include_root_files(markdown: str) -> str:
+    """Replace ``--8<-- "RESULTS.md"`` (or BENCHMARKS.md) by the file, links rewritten."""
+
+    def include(match: re.Match) -> str:
+        return LINK.sub(_docs_link, (ROOT / match.group(1)).read_text())
+
+    return INCLUDE.sub(include, markdown)
+
+
+def on_page_markdown(markdown, page, config, files, **kwargs):
+    return include_root_files(markdown)
 
 
 def on_config(config, **kwargs):

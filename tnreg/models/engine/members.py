@@ -29,8 +29,12 @@ BLOCK = 4096  # entries per partial sum of row_sums: below torch's parallel grai
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a[e] @ b[e]`` for every e, one GEMM per member-major slice."""
-    return torch.stack([x @ y for x, y in zip(a.contiguous(), b.contiguous())])
+    """``a[e] @ b[e]`` for every e, one GEMM per member-major slice (a batched GEMM would
+    block, and so round, according to E)."""
+    a, b = a.contiguous(), b.contiguous()
+    if a.shape[0] == 1:
+        return (a[0] @ b[0]).unsqueeze(0)
+    return torch.stack([x @ y for x, y in zip(a, b)])
 
 
 class _MemberMatmul(torch.autograd.Function):
@@ -65,8 +69,9 @@ def member_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _member_sums(t: torch.Tensor) -> torch.Tensor:
-    """``t.sum(0)`` of a (U, E, R) table, (E, R): one reduction per member-major slice."""
-    return torch.stack([s.sum(0) for s in t.transpose(0, 1).contiguous()])
+    """``t.sum(0)`` of a (U, E, R) table, (E, R), reduced on a member-major copy: each
+    member's (U, R) block is reduced alike for every E."""
+    return t.transpose(0, 1).contiguous().sum(1)
 
 
 class _ScaleChannels(torch.autograd.Function):
@@ -96,15 +101,20 @@ def scale_channels(t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return _ScaleChannels.apply(t, w)
 
 
-def _outer_grad(grad: torch.Tensor, other: torch.Tensor, axis: int) -> torch.Tensor:
-    """``sum_v grad[..] * other[v]`` over the other table's rows ``axis`` of a (Ua, Ub, E, R)
-    gradient, member by member: (E, rows, R) products reduced over a fixed axis."""
-    out = []
-    for e in range(grad.shape[2]):
-        g = grad[:, :, e].contiguous()  # (Ua, Ub, R)
-        o = other[:, e].contiguous()
-        out.append((g * (o.unsqueeze(0) if axis == 1 else o.unsqueeze(1))).sum(axis))
-    return torch.stack(out, 1)
+def _outer_grads(grad, a, b, need_a: bool, need_b: bool) -> tuple:
+    """Gradients of ``out[i, j] = a[i] * b[j]`` from the (Ua, Ub, E, R) ``grad``: products
+    summed over the other table's rows on member-major copies, so each reduction runs on a
+    (rows, rows, R) block per member, the same for every E."""
+    g = grad.permute(2, 0, 1, 3).contiguous()  # (E, Ua, Ub, R)
+    ga = gb = None
+    if need_a:
+        ga = (g * b.transpose(0, 1).contiguous().unsqueeze(1)).sum(2).transpose(0, 1)
+    if need_b:
+        gb = (g * a.transpose(0, 1).contiguous().unsqueeze(2)).sum(1).transpose(0, 1)
+    return (
+        None if ga is None else ga.contiguous(),
+        None if gb is None else gb.contiguous(),
+    )
 
 
 class _OuterMerge(torch.autograd.Function):
@@ -117,10 +127,7 @@ class _OuterMerge(torch.autograd.Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         grad = grad.view(a.shape[0], b.shape[0], *a.shape[1:])
-        need_a, need_b = ctx.needs_input_grad
-        ga = _outer_grad(grad, b, 1) if need_a else None
-        gb = _outer_grad(grad, a, 0) if need_b else None
-        return ga, gb
+        return _outer_grads(grad, a, b, *ctx.needs_input_grad)
 
 
 def outer_merge(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
