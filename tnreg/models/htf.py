@@ -25,9 +25,10 @@ import torch
 from torch import nn
 
 from tnreg import trees
-from tnreg.components import local_vectors, node_products
+from tnreg.components import local_vectors
 from tnreg.models import base
 from tnreg.models.engine import IndexSchedule, evaluate_pooling, schedule_evaluation
+from tnreg.models.engine.members import channel_product, member_matmul
 from tnreg.typing import Node
 
 __all__ = ["CP", "HierarchicalTensorFactorization", "deep_matrix_factorization"]
@@ -271,7 +272,7 @@ class HierarchicalTensorFactorization(base.Factorization):
 
     def matrices(self) -> dict[Node, torch.Tensor]:
         """The node matrices M_v, (E, rows, cols) each, in postorder (root last)."""
-        out = node_products(self.layers())
+        out = {v: _chain_product(chain) for v, chain in self.layers().items()}
         if self.output == "ones":
             out[self._root] = self._ones
         return out
@@ -328,8 +329,10 @@ class HierarchicalTensorFactorization(base.Factorization):
         """
         xs = base.check_vectors(vectors, self.dims, like=self._ones)
         mats = self.matrices()
-        leaf_values = {
-            v: torch.einsum("bd,edr->ber", xs[self.tree.nodes[v]["mode"]], mats[v])
+        leaf_values = {  # (B, E, R): one GEMM per member, as for a single model
+            v: channel_product(
+                xs[self.tree.nodes[v]["mode"]].unsqueeze(1).expand(-1, self.members, -1), mats[v]
+            )
             for v in self.tree
             if self.tree.out_degree(v) == 0
         }
@@ -408,6 +411,15 @@ class HierarchicalTensorFactorization(base.Factorization):
             f"depth={_compact(self.depth.values())}, output={self.output!r}, "
             f"ensemble={self.ensemble}, matrices={self.num_matrices}"
         )
+
+
+def _chain_product(chain: list[torch.Tensor]) -> torch.Tensor:
+    """``A_1 @ ... @ A_L`` of (E, ·, ·) layers, one GEMM per member (a member's node matrix
+    is bit for bit the single model's, see :mod:`tnreg.models.engine.members`)."""
+    m = chain[0]
+    for nxt in chain[1:]:
+        m = member_matmul(m, nxt)
+    return m
 
 
 def _balance_node(vecs: list[torch.Tensor]) -> float:

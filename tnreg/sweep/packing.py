@@ -16,12 +16,13 @@ pack
     rows, final metrics and weights are copied into the member's own run directory
     (:func:`split_pack`).
 bitwise
-    The forward pass of a member is bit for bit that of the single model; some gradients are
-    not: reductions in the backward pass (torch's sum over a broadcast axis in the outer-product
-    merge, the batched matrix products of an ensemble against the single model's plain ones)
-    round in the last bit according to the ensemble size E, and for some sizes the member's
-    position. Packed and unpacked runs therefore agree to rounding, not bit for bit; a sweep
-    is bitwise reproducible for a given packing, on any engine (see ``docs/sweeps.md``).
+    A member computes bit for bit what the single model with its seed computes, forward and
+    backward, and GroupRMSprop, the losses and the ``errors`` and ``param_norm`` trackers
+    reduce each member as a single model (:mod:`tnreg.models.engine.members`): packed and
+    unpacked runs give the same metrics, bit for bit, for any pack size and member position
+    (tested on the CPU: float32 and float64, CP and HTF, every finish of the index engine,
+    sensing; in sweeps, the ``loss``, ``errors`` and ``components`` trackers). Other trackers
+    (e.g. spectra) are not checked for it.
     Packs of one point run as plain single runs.
 """
 

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from tnreg import trees
+from tnreg.models.engine.members import row_sums
 from tnreg.train.losses import LossFn
 from tnreg.train.step import evaluate
 
@@ -125,19 +126,25 @@ def _exact_entries(model: torch.nn.Module, context: TrackContext) -> Any:
     return found
 
 
+def _mean(x: torch.Tensor) -> torch.Tensor:
+    """Per-member mean of an (E, B) tensor, summed as for a single model (members agree
+    bit for bit with single runs, see :func:`tnreg.models.engine.members.row_sums`)."""
+    return row_sums(x) / x.shape[1]
+
+
 def track_errors(model: torch.nn.Module, context: TrackContext) -> dict[str, Any]:
     """``train_mse``, ``test_mse`` (with a test split) and ``normalized_error``."""
     out: dict[str, Any] = {}
     train = context.predict(model, "train")
-    out["train_mse"] = (train - context.train_values).square().mean(-1)
+    out["train_mse"] = _mean((train - context.train_values).square())
     pred, ref = train, context.train_values
     if context.test_values is not None and context.test_values.numel():
         pred, ref = context.predict(model, "test"), context.test_values
-        out["test_mse"] = (pred - ref).square().mean(-1)
+        out["test_mse"] = _mean((pred - ref).square())
     exact = _exact_entries(model, context)
     if exact is not None:
         pred, ref = evaluate(model, exact[0]), exact[1]
-    out["normalized_error"] = (pred - ref).square().sum(-1).sqrt() / ref.square().sum().sqrt()
+    out["normalized_error"] = row_sums((pred - ref).square()).sqrt() / ref.square().sum().sqrt()
     return out
 
 
@@ -145,7 +152,7 @@ def track_param_norm(model: torch.nn.Module, context: TrackContext) -> dict[str,
     """``param_norm``: the Euclidean norm of all parameters of each member."""
     params = list(model.parameters())
     members = params[0].shape[0]
-    total = sum(p.detach().reshape(members, -1).square().sum(1) for p in params)
+    total = sum(row_sums(p.detach().reshape(members, -1).square()) for p in params)
     return {"param_norm": total.sqrt()}
 
 

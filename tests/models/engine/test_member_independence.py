@@ -151,3 +151,31 @@ def test_row_sums_do_not_depend_on_rows_or_threads(threads) -> None:
         torch.testing.assert_close(whole, x.double().sum(1).float())
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("case", ["sensing", "deep"])
+def test_sensing_and_deep_node_matrices_are_member_independent(case) -> None:
+    gen = torch.Generator().manual_seed(3)
+    idx = torch.randint(0, 5, (150, 4), generator=gen)
+    vectors = torch.randn(80, 4, 5, generator=gen, dtype=torch.float64)
+
+    def build(members, seed):
+        depth = 2 if case == "deep" else 1
+        tree = trees.balanced(4)
+        return HierarchicalTensorFactorization(
+            tree, 5, 4, depth=depth, ensemble=members, seed=seed, init_std=0.5, dtype=torch.float64
+        )
+
+    def run(model):
+        return model.forward_sensing(vectors) if case == "sensing" else model(idx)
+
+    ensemble = build(3, [4, 9, 2])
+    out = run(ensemble)
+    out.square().sum().backward()
+    for k, seed in enumerate([4, 9, 2]):
+        single = build(None, seed)
+        one = run(single)
+        one.square().sum().backward()
+        assert torch.equal(out[k], one)
+        for p, q in zip(ensemble.parameters(), single.parameters()):
+            assert torch.equal(p.grad[k], q.grad[0])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from tnreg.models.engine.members import member_matmul, scale_channels
+from tnreg.models.engine.members import channel_product, member_matmul, scale_channels
 
 __all__ = [
     "CHUNK_ELEMENTS",
@@ -35,7 +35,7 @@ CHUNK_ELEMENTS = 2**17  # rows per chunk x E x R: a chunk's gathered rows stay i
 def channel_matmul(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """(U, E, R) @ (E, R, S) -> (U, E, S), member by member (one GEMM per member, see
     :mod:`tnreg.models.engine.members`)."""
-    return member_matmul(x.transpose(0, 1), m).transpose(0, 1).contiguous()
+    return channel_product(x, m)
 
 
 def chunk_rows(a: torch.Tensor, n: int) -> int:

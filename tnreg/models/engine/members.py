@@ -14,6 +14,7 @@ member independence
     the same kernel on the same layout as a single model.
 
 - :func:`member_matmul`: ``out[e] = a[e] @ b[e]``.
+- :func:`channel_product`: a (U, E, R) table times per-member (E, R, S) matrices.
 - :func:`scale_channels`: ``t * w`` for a (U, E, R) table and (E, R) weights.
 - :func:`outer_merge`: every row of one table times every row of another.
 - :func:`row_sums`: the sum of each row of an (E, N) tensor, whatever E and the thread count.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["BLOCK", "member_matmul", "outer_merge", "row_sums", "scale_channels"]
+__all__ = ["BLOCK", "channel_product", "member_matmul", "outer_merge", "row_sums", "scale_channels"]
 
 BLOCK = 4096  # entries per partial sum of row_sums: below torch's parallel grain (32768)
 
@@ -66,6 +67,48 @@ def member_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     True
     """
     return _MemberMatmul.apply(a, b)
+
+
+def _mm_into(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out[:, e] = a[e] @ b[e]`` for member-major ``a``, ``b`` into a (M, E, N) ``out``: one
+    GEMM per member on the same layouts as E = 1 (only the output's row stride differs)."""
+    for e in range(a.shape[0]):
+        torch.mm(a[e], b[e], out=out[:, e])
+    return out
+
+
+class _ChannelMatmul(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, m):
+        ctx.save_for_backward(x, m)
+        xm = x.transpose(0, 1).contiguous()
+        return _mm_into(xm, m.contiguous(), x.new_empty(x.shape[0], *m.shape[::2]))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, m = ctx.saved_tensors
+        need_x, need_m = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # create_graph=True: differentiable per-member products
+            g = grad.transpose(0, 1)
+            gx = member_matmul(g, m.transpose(1, 2)).transpose(0, 1) if need_x else None
+            gm = member_matmul(x.permute(1, 2, 0), g) if need_m else None
+            return gx, gm
+        g = grad.transpose(0, 1).contiguous()  # (E, U, S)
+        gx = _mm_into(g, m.transpose(1, 2).contiguous(), torch.empty_like(x)) if need_x else None
+        gm = _mm(x.permute(1, 2, 0), g) if need_m else None
+        return gx, gm
+
+
+def channel_product(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """(U, E, R) @ (E, R, S) -> (U, E, S), one GEMM per member (see the module docstring).
+
+    Examples
+    --------
+    >>> x, m = torch.randn(6, 3, 4), torch.randn(3, 4, 2)
+    >>> torch.equal(channel_product(x, m)[:, 2], channel_product(x[:, 2:], m[2:])[:, 0])
+    True
+    """
+    return _ChannelMatmul.apply(x, m)
 
 
 def _member_sums(t: torch.Tensor) -> torch.Tensor:
