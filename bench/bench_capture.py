@@ -1,6 +1,6 @@
 """Captured (CUDA graph) training steps against tnreg's own eager step, on a CUDA GPU.
 
-Settings (issue 10, "Captured training steps on CUDA"), float32, GroupRMSprop, full batch:
+Settings (captured training steps on CUDA), float32, GroupRMSprop, full batch:
 1. HTF reference: order 4, d=16, binary tree, widths 512, 2,048 observed entries. Goals: the
    captured step <= 0.4 ms and >= 7x the eager step.
 2. Ensemble of 32 at widths 64 against a single model at widths 64, both captured. Goal: the

@@ -1,6 +1,6 @@
 """Benchmark: the rank report against the spectra it reports, and float32-model spectra accuracy.
 
-Two questions from issue 7:
+Two questions:
 1. Does ``rank_report`` run in time linear in the number of nodes, within 1.5x of
    ``node_scaled_spectra`` (the spectra it reports), at orders 256 and 1024? (d = 2, widths 8,
    balanced binary tree, float64.) Also ``hierarchical_rank_tuple`` at order 512.

@@ -152,7 +152,7 @@ def level_sweep(devices: list[str], orders: list[int], repeats: int, out: str | 
     """All node spectra of balanced trees, d=2, widths 8, per device: ``node_spectra`` (plain
     values) and ``node_scaled_spectra`` (σ/σ_max and log σ_max), from (tree, matrices).
 
-    The Gramians and eigensolves are level-batched (issue 10): about one batched step per tree
+    The Gramians and eigensolves are level-batched: about one batched step per tree
     level and shape. Includes validation (``resolve``) and the host-side bookkeeping.
     """
     fns = {"node_spectra": node_spectra, "scaled": node_scaled_spectra}
