@@ -62,7 +62,8 @@ def _rc_verdict(rows) -> tuple[bool, dict]:
 @register(
     "razin-cohen-2x2",
     citation="Razin & Cohen 2020 (NeurIPS), the 2x2 completion example of Sec. 3 (statement "
-    "paraphrased; number not verified)",
+    "paraphrased; number not verified; arXiv 2005.06398 is an extended version whose "
+    "numbering may differ)",
     statement="in the 2x2 completion with observed [[·, 1], [1, 0]] from small init with "
     "det W > 0, sign(det W) never changes, the loss tends to 0, and |W₁₁| grows without bound "
     "(as loss^{-1/2}: det W > 0 forces |W₁₁| > W₁₂W₂₁/|W₂₂|) while erank → 1",
@@ -136,8 +137,8 @@ def _greedy_rate(mu, alphas) -> tuple[float, list[float]]:
 @register(
     "greedy-low-rank",
     citation="Li, Luo & Lyu 2021 (ICLR), greedy low-rank learning for symmetric matrix "
-    "factorization W = UUᵀ (statement paraphrased; number not verified); the rate is derived "
-    "from the linearized escape from 0",
+    "factorization W = UUᵀ, depth 2, infinitesimal init, under their assumptions (statement "
+    "paraphrased; number not verified); the rate is derived from the linearized escape from 0",
     statement="from U(0) = αG, gradient flow on W = UUᵀ leaves 0 along the top eigenvector u₁ "
     "of −∇L(0) and follows the greedy rank-one path; when u₁ᵀWu₁ reaches μ₁/2 the distance "
     "from that path is Θ(α^{1 − μ₂/μ₁}) (the second direction grew from α at rate μ₂ while the "
@@ -217,8 +218,8 @@ def deep_cp_exponent(depth: int, *, seed: int, sigma0: float = 1e-3) -> float:
 
 @register(
     "deep-cp-exponent",
-    citation="Hariz et al. 2022, deep tensor factorization: implicit regularization grows "
-    "polynomially with depth (statement paraphrased; number not verified)",
+    citation="Hariz et al. 2022 (arXiv 2207.08942), deep tensor factorization: implicit "
+    "regularization grows polynomially with depth (statement paraphrased; number not verified)",
     statement="hypothesis: in deep CP (each factor a product of L matrices) from a balanced "
     "small init a component's norm grows as dσ/dt ≈ c γ σ^{2 − 2/(N·L)}, the balanced-rate "
     "exponent of N·L factors",

@@ -237,8 +237,9 @@ def _ordered(times: list[float], fitted: list[float]) -> bool:
 @register(
     "deflation-order",
     citation="Ge, Ren, Wang & Zhou 2021 (NeurIPS), deflation in over-parametrized tensor "
-    "decomposition (statement paraphrased; number not verified; their setting is symmetric, "
-    "this check is not)",
+    "decomposition (statement paraphrased; number not verified; their proof is for a slightly "
+    "modified gradient flow on an orthogonally decomposable symmetric tensor, this check runs "
+    "plain gradient flow on a non-symmetric CP)",
     statement="hypothesis: an over-parametrized CP fitted by gradient flow to an orthogonal "
     "tensor Σ a_k u_k^{⊗3} fits the terms one at a time in decreasing order of a_k",
     status="hypothesis",

@@ -116,10 +116,12 @@ def _unbalanced_control(build):
 
 @register(
     "cp-rate",
-    citation="Razin, Maman & Cohen 2021 (ICML), Theorem 1 with ε = 0 (balanced init)",
+    citation="Razin, Maman & Cohen 2021 (ICML), Theorem 1 with ε = 0 (balanced init), stated "
+    "there for plain CP; the weighted, deep, ensemble and order-5 variants checked here extend "
+    "it (number not verified against the paper's text)",
     statement="with every component balanced (equal factor norms, ε = 0) the bounds of Theorem 1 "
     "coincide: dσ_r/dt = N γ_r σ_r^{2-2/N} (K = N + 1 with weights)",
-    status="theorem",
+    status="derived",
     setting="CP as in cp-rate-general, each model balanced (balance_, tol 1e-14); float64",
     tolerance=IDENTITY_TOL,
     rule="measured <= tol (rel. error)",
@@ -200,11 +202,13 @@ def _bounds_at(model, *, idx, values, eps) -> tuple[float, float, float, float]:
 
 @register(
     "eps-bounds",
-    citation="Razin, Maman & Cohen 2021 (ICML), Theorem 1",
+    citation="Razin, Maman & Cohen 2021 (ICML), Theorem 1 (the ε-dependent bound forms are a "
+    "reconstruction and the weighted K=4 case extends plain CP; statement paraphrased; number "
+    "not verified)",
     statement="with unbalancedness ε = max_{r,n,n'} | ||w_r^n||² − ||w_r^n'||² | at init, "
     "N γ σ² / (σ^{2/N} + ε) <= dσ/dt <= N γ (σ^{2/N} + ε)^{N-1} when γ >= 0 (reversed when "
     "γ < 0), for every component at every time",
-    status="theorem",
+    status="derived",
     setting="CP order 3 (K=3) and weighted (K=4), 4^3, R=5, Gaussian init 0.6 (unbalanced), "
     "40 random entries; 15 (30 full) times on a flow to t=3 (rtol 1e-10); float64",
     tolerance=IDENTITY_TOL,

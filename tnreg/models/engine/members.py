@@ -30,9 +30,9 @@ BLOCK = 4096  # entries per partial sum of row_sums: below torch's parallel grai
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a[e] @ b[e]`` for every e, one GEMM per member-major slice (a batched GEMM would
-    block, and so round, according to E)."""
-    a, b = a.contiguous(), b.contiguous()
+    """``a[e] @ b[e]`` for every e, one GEMM per member (a batched GEMM would block, and so
+    round, according to E). ``a[e]`` and ``b[e]`` must have strides that do not depend on E:
+    slices of member-major tensors, or their transposes."""
     if a.shape[0] == 1:
         return (a[0] @ b[0]).unsqueeze(0)
     return torch.stack([x @ y for x, y in zip(a, b)])
@@ -42,14 +42,15 @@ class _MemberMatmul(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _mm(a, b)
+        return _mm(a.contiguous(), b.contiguous())
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        ga = _mm(grad, b.transpose(1, 2)) if need_a else None
-        gb = _mm(a.transpose(1, 2), grad) if need_b else None
+        grad = grad.contiguous()
+        ga = _mm(grad, b.contiguous().transpose(1, 2)) if need_a else None
+        gb = _mm(a.contiguous().transpose(1, 2), grad) if need_b else None
         return ga, gb
 
 
@@ -94,8 +95,8 @@ class _ChannelMatmul(torch.autograd.Function):
             gm = member_matmul(x.permute(1, 2, 0), g) if need_m else None
             return gx, gm
         g = grad.transpose(0, 1).contiguous()  # (E, U, S)
-        gx = _mm_into(g, m.transpose(1, 2).contiguous(), torch.empty_like(x)) if need_x else None
-        gm = _mm(x.permute(1, 2, 0), g) if need_m else None
+        gx = _mm_into(g, m.contiguous().transpose(1, 2), torch.empty_like(x)) if need_x else None
+        gm = _mm(x.transpose(0, 1).contiguous().transpose(1, 2), g) if need_m else None
         return gx, gm
 
 
