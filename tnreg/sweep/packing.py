@@ -22,7 +22,10 @@ bitwise
     unpacked runs give the same metrics, bit for bit, for any pack size and member position
     (tested on the CPU: float32 and float64, CP and HTF, every finish of the index engine,
     sensing; in sweeps, the ``loss``, ``errors`` and ``components`` trackers). Other trackers
-    (e.g. spectra) are not checked for it.
+    (e.g. spectra) are not checked for it. One exception: the planner caps the tables it may
+    build (outer merges, the root's matrix product) at ``MAX_TABLE`` entries counting the
+    members, so a pack whose table would pass the cap while the single model's does not is
+    scheduled, and rounds, differently (:mod:`tnreg.models.engine.planner`).
     Packs of one point run as plain single runs.
 """
 
