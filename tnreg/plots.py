@@ -49,7 +49,11 @@ FORMATS = ("png", "pdf")
 ERRORS = ("train_mse", "test_mse", "normalized_error")
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """``matplotlib.pyplot``, imported on first use, with the extra to install when it is missing.
+
+    The backend is left to matplotlib (Agg without a display, inline in notebooks).
+    """
     try:
         import matplotlib.pyplot as plt
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -194,7 +198,7 @@ def plot_components(runs: Sequence[Series] | Sequence[str | Path], *, prefix: st
     ValueError
         If no series has a ``<prefix>/0`` column.
     """
-    plt = _pyplot()
+    plt = pyplot()
     series = [s for s in _as_series(runs) if s.family(prefix)]
     if not series:
         raise ValueError(
@@ -236,7 +240,7 @@ def plot_singular_values(runs: Sequence[Series] | Sequence[str | Path]):
 
 
 def _per_node(runs, kind: str, title: str, *, log: bool):
-    plt = _pyplot()
+    plt = pyplot()
     series = _as_series(runs)
     nodes = list(dict.fromkeys(n for s in series for n in s.nodes(kind)))
     if not nodes:
@@ -275,7 +279,7 @@ def plot_effective_ranks(runs: Sequence[Series] | Sequence[str | Path]):
     ValueError
         If the runs have no ``erank/<node>`` columns.
     """
-    plt = _pyplot()
+    plt = pyplot()
     series = _as_series(runs)
     nodes = list(dict.fromkeys(n for s in series for n in s.nodes("erank")))
     if not nodes:
@@ -303,7 +307,7 @@ def plot_errors(runs: Sequence[Series] | Sequence[str | Path]):
     ValueError
         If the runs track none of ``train_mse``, ``test_mse``, ``normalized_error``.
     """
-    plt = _pyplot()
+    plt = pyplot()
     series = _as_series(runs)
     present = [e for e in ERRORS if any(e in s.columns for s in series)]
     if not present:
@@ -334,7 +338,7 @@ def plot_error_vs_rank(
     ``table`` maps a dataset label to ``(rank, error)`` pairs; writes ``error_vs_rank.*`` to
     ``out`` and returns the files.
     """
-    plt = _pyplot()
+    plt = pyplot()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.0, 3.5))
@@ -388,7 +392,7 @@ def plot_tree_ranks(tree, ranks: dict[str, Any], ax=None, *, title: str = ""):
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
+    plt = pyplot()
     from tnreg import tree_display, trees
 
     if ax is None:
@@ -415,7 +419,7 @@ def _final_ranks(s: Series) -> dict[str, int]:
 
 
 def _tree_figure(series: list[Series]):
-    plt = _pyplot()
+    plt = pyplot()
     with_ranks = [s for s in series if s.nodes("rank") and s.config.get("model")]
     if not with_ranks:
         return None
@@ -459,7 +463,7 @@ def plot_runs(
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise ValueError(f"unknown figure format(s) {bad}; valid options: {list(FORMATS)}")
-    plt = _pyplot()
+    pyplot()  # without matplotlib, fail before reading any run
     series = load_series(run_dirs)
     out = Path(out) if out is not None else Path(run_dirs[0]) / "figures"
     out.mkdir(parents=True, exist_ok=True)
@@ -474,11 +478,18 @@ def plot_runs(
         figures["tree_ranks"] = tree_fig
     if not figures:
         raise ValueError(f"nothing to plot in {[str(r) for r in run_dirs]}: no tracked metrics")
+    return save_figures(figures, out, formats, dpi=120)
+
+
+def save_figures(
+    figures: dict[str, Any], folder: Path, formats: Sequence[str], *, dpi: int
+) -> list[Path]:
+    """Write each figure as ``folder/NAME.FMT`` for every format, close it; the paths written."""
+    plt = pyplot()
     written = []
     for name, fig in figures.items():
         for fmt in formats:
-            path = out / f"{name}.{fmt}"
-            fig.savefig(path, dpi=120)
-            written.append(path)
+            written.append(folder / f"{name}.{fmt}")
+            fig.savefig(written[-1], dpi=dpi)
         plt.close(fig)
     return written

@@ -105,10 +105,9 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Test accuracy (%) against difficulty, one line per λ, error bars = std over seeds."""
-    import matplotlib
+    from tnreg.plots import pyplot
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     table = aggregate(rows)
     fig, ax = plt.subplots(figsize=(5, 3.5))

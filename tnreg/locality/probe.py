@@ -249,10 +249,9 @@ def plot_locality_profile(
     """
     if measure not in ("interaction", "erank"):
         raise ValueError(f"unknown measure={measure!r}; valid options: ['interaction', 'erank']")
-    import matplotlib
+    from tnreg.plots import pyplot
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for label, rows in profiles.items():

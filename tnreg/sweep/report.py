@@ -101,14 +101,9 @@ def format_table(groups: Sequence[dict[str, Any]], axes: Sequence[str], metrics:
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
+    from tnreg.plots import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("sweep figures need matplotlib: pip install 'tnreg[plot]'") from err
-    return plt
+    return pyplot()
 
 
 def _sortable(value: Any) -> tuple:
@@ -246,17 +241,11 @@ def report(
 
 
 def _draw(out, rows, axes, metrics, x, curve, formats) -> list[Path]:
-    plt = _pyplot()
     folder = out / "figures"
     folder.mkdir(exist_ok=True)
     figs = {f"final-{m.replace('/', '_')}-vs-{x}": plot_final(rows, axes, m, x) for m in metrics}
     if curve:
         figs[f"curve-{curve.replace('/', '_')}-by-{x}"] = plot_curves(out, rows, axes, curve, x)
-    written = []
-    for name, fig in figs.items():
-        for fmt in formats:
-            path = folder / f"{name}.{fmt}"
-            fig.savefig(path, dpi=110)
-            written.append(path)
-        plt.close(fig)
-    return written
+    from tnreg.plots import save_figures
+
+    return save_figures(figs, folder, formats, dpi=110)
