@@ -184,6 +184,8 @@ def test_cli_flag_errors(flag, value, match, capsys):
         ({"lr": 0.0}, "lr must be > 0"),
         ({"scale": 0.0}, "scale must be > 0"),
         ({"reg": -1.0}, "reg must be a finite number >= 0"),
+        ({"penalty_batch": 1}, r"penalty_batch must be 0 \(the whole batch\) or in \[2, "),
+        ({"penalty_batch": 65}, r"batch_size=64\]; got 65"),
     ],
 )
 def test_config_errors(kw, match):
@@ -196,3 +198,62 @@ def test_run_with_probe_adds_the_profile():
     s = run(LocalityConfig(probe=True, **{**TINY, "epochs": 1}))
     assert [row["distance"] for row in s["probe"]] == [2.0, 5.0, 8.0, 10.0, 13.0]
     assert all(0.0 <= row["interaction"] <= 1.0 for row in s["probe"])
+
+
+def test_penalty_batch_takes_the_first_samples(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    sizes, real_call = [], runner.LocalityRegularizer.__call__
+
+    def recording(self, model, x, y=None, *, logits=None):
+        sizes.append((x.shape[0], logits is None))
+        return real_call(self, model, x, y, logits=logits)
+
+    monkeypatch.setattr(runner.LocalityRegularizer, "__call__", recording)
+    s = run(LocalityConfig(reg=1.0, penalty_batch=4, **{**TINY, "epochs": 1}))
+    assert sizes == [(4, True)] * 2  # 32 train images, batch 16: two steps
+    assert 0 < s["penalty"] <= 1 + 1e-6
+    sizes.clear()
+    run(LocalityConfig(reg=1.0, penalty_batch=16, **{**TINY, "epochs": 1}))
+    assert sizes == [(16, False)] * 2  # the whole batch: the loss's own forward pass is reused
+
+
+def test_snapshots_keep_every_epoch(tmp_path):
+    torch.set_num_threads(1)
+    config = LocalityConfig(snapshots=True, **TINY)
+    run(config, tmp_path / "r")
+    saved = sorted(p.name for p in (tmp_path / "r" / "snapshots").iterdir())
+    assert saved == ["epoch-000.pt", "epoch-001.pt", "epoch-002.pt"]
+    init = runner.make_model(config, 1, 15).state_dict()
+    first = torch.load(runner.snapshot_path(tmp_path / "r", 0), weights_only=True)
+    last = torch.load(runner.snapshot_path(tmp_path / "r", 2), weights_only=True)
+    final = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(first[k], init[k]) for k in init)
+    assert all(torch.equal(last[k], final[k]) for k in final)
+    with pytest.raises(ValueError, match="snapshots needs a run directory"):
+        run(config)
+
+
+def test_run_directory_of_an_older_config_resumes(tmp_path):
+    torch.set_num_threads(1)
+    config = LocalityConfig(**TINY)
+    s = run(config, tmp_path / "r")
+    path = tmp_path / "r" / "config.json"
+    old = json.loads(path.read_text())
+    del old["penalty_batch"], old["snapshots"]  # written before these settings existed
+    path.write_text(json.dumps(old))
+    assert run(config, tmp_path / "r") == s
+
+
+def test_data_cache_on_disk(tmp_path):
+    config = LocalityConfig(data_cache=str(tmp_path / "cache"), **TINY)
+    first = make_task(config)
+    (path,) = (tmp_path / "cache").iterdir()
+    assert path.name.startswith("pathfinder-3-") and path.suffix == ".pt"
+    runner._task_cached.cache_clear()
+    again = make_task(config)  # read from the file, not generated
+    assert all(torch.equal(a.x, b.x) and torch.equal(a.y, b.y) for a, b in zip(first, again))
+    plain = make_task(LocalityConfig(**TINY))
+    assert all(torch.equal(a.x, b.x) for a, b in zip(first, plain))
+    s = run(config, tmp_path / "r")
+    moved = LocalityConfig(**{**TINY, "data_cache": str(tmp_path / "elsewhere")})
+    assert run(moved, tmp_path / "r") == s  # where the data is kept is not part of the run

@@ -153,6 +153,22 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="least distance between the centres of patches I and J (0: any disjoint J)",
     )
+    p.add_argument(
+        "--penalty-batch",
+        type=_int_in(0, 1 << 20),
+        default=0,
+        help="compute the penalty on the first N samples of each batch (0: the whole batch)",
+    )
+    p.add_argument(
+        "--snapshots",
+        action="store_true",
+        help="keep the weights after every epoch (snapshots/epoch-NNN.pt in each run directory)",
+    )
+    p.add_argument(
+        "--data-cache",
+        default="",
+        help="directory keeping the generated data sets on disk (empty: memory only)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument(
         "--threads", type=_int_in(0, 1024), default=0, help="torch CPU threads (0: torch's default)"
@@ -203,7 +219,8 @@ def main_locality(args: argparse.Namespace) -> int:
         "data_seed",
     )
     names += ("model", "width", "depth", "epochs", "patience", "batch_size", "optimizer", "lr")
-    names += ("momentum", "patch_size", "min_distance", "device", "progress", "probe")
+    names += ("momentum", "patch_size", "min_distance", "penalty_batch", "snapshots")
+    names += ("data_cache", "device", "progress", "probe")
     base = LocalityConfig(**{k: getattr(args, k) for k in names})
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     rows = sweep(base, difficulties=difficulties, regs=args.reg, seeds=seeds, out=args.out)

@@ -15,8 +15,10 @@ difficulty
 run directory
     ``config.json``, ``metrics.csv`` (one row per epoch: train loss and accuracy, penalty,
     validation and test accuracy, seconds), ``checkpoint.pt`` (written after every epoch; a
-    second call on the same directory resumes from it) and ``summary.json`` (the final test
-    accuracy, epochs run, stop reason; written when training ends).
+    second call on the same directory resumes from it), ``summary.json`` (the final test
+    accuracy, epochs run, stop reason; written when training ends) and, with ``snapshots``,
+    ``snapshots/epoch-NNN.pt`` (the model's weights after epoch ``NNN``; ``epoch-000.pt`` at
+    initialization).
 stop rule
     :func:`stop_reason`: ``"perfect_train_accuracy"`` ``patience`` epochs after the first epoch
     whose train accuracy (over that epoch's batches) is 1, ``"max_epochs"`` after ``epochs``.
@@ -28,8 +30,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -56,6 +60,7 @@ __all__ = [
     "make_task",
     "run",
     "run_point",
+    "snapshot_path",
     "stop_reason",
 ]
 
@@ -96,6 +101,9 @@ class LocalityConfig:
     reg: float = 0.0
     patch_size: int = 2
     min_distance: float = 0.0
+    penalty_batch: int = 0
+    snapshots: bool = False
+    data_cache: str = ""
     standardize: bool = True
     seed: int = 0
     device: str = "auto"
@@ -119,11 +127,17 @@ class LocalityConfig:
             "seed",
             "momentum",
             "min_distance",
+            "penalty_batch",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"LocalityConfig.{name} must be >= 0; got {getattr(self, name)}")
         if self.batch_size < 2:
             raise ValueError(f"LocalityConfig.batch_size must be >= 2; got {self.batch_size}")
+        if self.penalty_batch == 1 or self.penalty_batch > self.batch_size:
+            raise ValueError(
+                "LocalityConfig.penalty_batch must be 0 (the whole batch) or in "
+                f"[2, batch_size={self.batch_size}]; got {self.penalty_batch}"
+            )
         for name in ("width", "lr", "scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"LocalityConfig.{name} must be > 0; got {getattr(self, name)}")
@@ -138,6 +152,10 @@ class LocalityConfig:
     def name(self) -> str:
         """The run directory's name, e.g. ``pathfinder-9-reg3-seed0``."""
         return f"{self.task}-{self.difficulty}-reg{self.reg:g}-seed{self.seed}"
+
+
+#: Settings that change where or how visibly a run happens, never its numbers.
+_NOT_IDENTITY = ("device", "progress", "data_cache")
 
 
 def _standardize(train: TaskData, *others: TaskData) -> tuple[TaskData, ...]:
@@ -171,7 +189,11 @@ def _task_cached(key: tuple[tuple[str, Any], ...]) -> tuple[TaskData, TaskData, 
 
 
 def make_task(config: LocalityConfig) -> tuple[TaskData, TaskData, TaskData]:
-    """Train, validation and test sets for ``config`` (from ``data_seed``; cached in memory)."""
+    """Train, validation and test sets for ``config`` (from ``data_seed``; cached in memory).
+
+    With ``config.data_cache`` (a directory) the sets are also kept on disk, one file per data
+    setting, so that every process of a grid generates each data set once.
+    """
     names = (
         "task",
         "path_length",
@@ -184,7 +206,18 @@ def make_task(config: LocalityConfig) -> tuple[TaskData, TaskData, TaskData]:
     )
     names += ("n_val", "n_test", "data_seed", "standardize")
     key = tuple((k, getattr(config, k)) for k in names)
-    return _task_cached(key)
+    if not config.data_cache:
+        return _task_cached(key)
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+    path = Path(config.data_cache) / f"{config.task}-{config.difficulty}-{digest}.pt"
+    if path.is_file():
+        return torch.load(path, weights_only=False)
+    sets = _task_cached(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save(sets, tmp)
+    tmp.replace(path)  # atomic: processes making the same file at once both succeed
+    return sets
 
 
 def make_model(config: LocalityConfig, in_channels: int, image_side: int) -> nn.Module:
@@ -269,10 +302,15 @@ def _epoch(
         idx = order[k * batch : (k + 1) * batch]
         x, y = train.x[idx].to(device), train.y[idx].to(device)
         t0 = time.perf_counter()
-        x.requires_grad_(config.reg > 0)
+        sub = 0 < config.penalty_batch < batch
+        x.requires_grad_(config.reg > 0 and not sub)
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y)
-        penalty = state.reg(model, x, y, logits=logits)
+        if sub:
+            k = config.penalty_batch
+            penalty = state.reg(model, x[:k], y[:k])
+        else:
+            penalty = state.reg(model, x, y, logits=logits)
         opt.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         opt.step()
@@ -310,6 +348,19 @@ def _save(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _Stat
     tmp.replace(path)
 
 
+def snapshot_path(run_dir: str | Path, epoch: int) -> Path:
+    """Where a run with ``snapshots`` keeps the weights after ``epoch`` (0: initialization)."""
+    return Path(run_dir) / "snapshots" / f"epoch-{epoch:03d}.pt"
+
+
+def _snapshot(out: Path, model: nn.Module, epoch: int) -> None:
+    path = snapshot_path(out, epoch)
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(path)
+
+
 def _load(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _State) -> None:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     model.load_state_dict(ckpt["model"])
@@ -326,9 +377,9 @@ def _prepare(config: LocalityConfig, out: Path | None) -> None:
         return
     out.mkdir(parents=True, exist_ok=True)
     path = out / "config.json"
-    mine = {k: v for k, v in asdict(config).items() if k not in ("device", "progress")}
+    mine = {k: v for k, v in asdict(config).items() if k not in _NOT_IDENTITY}
     if path.exists():
-        theirs = json.loads(path.read_text())
+        theirs = {**asdict(LocalityConfig()), **json.loads(path.read_text())}
         diff = {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v}
         if diff:
             raise ValueError(
@@ -347,6 +398,8 @@ def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]
     run directory returns its summary without training.
     """
     out = None if out is None else Path(out)
+    if config.snapshots and out is None:
+        raise ValueError("LocalityConfig.snapshots needs a run directory: pass out=")
     _prepare(config, out)
     if out is not None and (out / "summary.json").exists():
         return json.loads((out / "summary.json").read_text())
@@ -363,6 +416,8 @@ def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]
     ckpt = None if out is None else out / "checkpoint.pt"
     if ckpt is not None and ckpt.exists():
         _load(ckpt, model, opt, state)
+    elif config.snapshots:
+        _snapshot(out, model, 0)
     t_start = time.perf_counter() - (state.metrics[-1]["seconds"] if state.metrics else 0.0)
     history = [m["train_acc"] for m in state.metrics]
     reason = stop_reason(history, epochs=config.epochs, patience=config.patience)
@@ -380,6 +435,8 @@ def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]
                 flush=True,
             )
         if out is not None:
+            if config.snapshots:
+                _snapshot(out, model, int(row["epoch"]))
             _save(ckpt, model, opt, state)
             _write_csv(out / "metrics.csv", state.metrics)
         history.append(row["train_acc"])
