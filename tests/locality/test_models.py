@@ -42,3 +42,15 @@ def test_small_cnn_and_double_backprop():
 def test_model_errors(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+@pytest.mark.parametrize("depth", [2, 4, 5])
+def test_small_cnn_receptive_field_is_two_to_the_depth_plus_one(depth):
+    torch.manual_seed(0)
+    net = SmallCNN(in_channels=1, num_classes=2, width=2, depth=depth).eval()
+    x = torch.randn(1, 1, 96, 96, requires_grad=True)
+    out = net.features(x)
+    centre = out.shape[-1] // 2
+    (grad,) = torch.autograd.grad(out[0, :, centre, centre].sum(), x)
+    cols = grad[0, 0].abs().sum(0).nonzero().flatten()
+    assert int(cols[-1] - cols[0]) + 1 == 2**depth + 1
