@@ -29,8 +29,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# The documentation site (mkdocs.yml), into site/: tutorials executed at full size (many
-# minutes on 2 cores); `make docs SMOKE=1` executes them at the tests' smoke sizes.
+# The documentation site (mkdocs.yml), into site/: tutorials executed at full size (under 3
+# minutes on 2 cores from an empty cache); `make docs SMOKE=1` executes them at smoke sizes.
 docs: $(STAMP)
 	TNREG_TUTORIAL_SMOKE=$(SMOKE) $(BIN)/mkdocs build --strict
 

@@ -169,3 +169,32 @@ def test_site_renders_in_headless_chromium(served):
         finally:
             browser.close()
     assert not errors, errors
+
+
+def _notebooks_hook():
+    """``docs/hooks/notebooks.py`` as a module (it imports the notebook packages lazily)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebooks", ROOT / "docs/hooks/notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tutorials_start_longest_first_and_come_back_in_order(monkeypatch):
+    hook = _notebooks_hook()
+    paths = [Path(f"tutorials/{name}") for name in ("01_a.py", "04_b.py", "09_c.py", "99_new.py")]
+    assert [p.name for p in hook.schedule(paths)] == ["99_new.py", "09_c.py", "04_b.py", "01_a.py"]
+    started = []
+    monkeypatch.setattr(hook, "WORKERS", 1)  # one at a time: the start order is observable
+    monkeypatch.setattr(
+        hook, "render", lambda p, _cache: started.append(p.name) or (p.name, {}, 0.0)
+    )
+    assert [body for body, _, _ in hook.render_all(paths, ROOT)] == [p.name for p in paths]
+    assert started == ["99_new.py", "09_c.py", "04_b.py", "01_a.py"]
+
+
+def test_every_tutorial_has_its_place_in_the_schedule():
+    hook = _notebooks_hook()
+    for path in hook.tutorial_paths(ROOT):
+        assert any(path.name.startswith(p) for p in hook.LONGEST_FIRST), path.name

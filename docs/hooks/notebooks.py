@@ -8,7 +8,10 @@ printed output and its figures. Results are cached under ``build/docs-cache/`` (
 them again after changing tnreg itself (``make clean`` does).
 ``TNREG_DOCS_TUTORIALS=01,08`` executes only the tutorials whose names start so (a quicker
 ``make docs-serve`` while writing); the others get a page saying they were not executed.
-Tutorials run two at a time (one kernel per core of a 2-core machine).
+Tutorials run two at a time, one single-threaded kernel per core of a 2-core machine
+(``OMP_NUM_THREADS=1``: with more threads than free cores, torch's threads spin-wait for each
+other and spend several times the CPU), the longest first (:data:`LONGEST_FIRST`) so that both
+kernels finish together.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from pathlib import Path
 
 SMOKE_VARIABLE = "TNREG_TUTORIAL_SMOKE"
 TIMEOUT_S = 900
+WORKERS = 2
+KERNEL_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# Tutorial name prefixes by execution time at full size, longest first (BENCHMARKS.md,
+# "Documentation build"); a tutorial not listed starts before these, its cost being unknown.
+LONGEST_FIRST = ("09", "08", "06", "04", "05", "03", "07", "02", "01")
 
 
 def selected(path: Path) -> bool:
@@ -65,6 +73,7 @@ def _execute(path: Path, smoke: bool) -> tuple[str, dict[str, bytes]]:
         )
         env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # figures inline
         env[SMOKE_VARIABLE] = "1" if smoke else "0"
+        env.update(KERNEL_THREADS)  # one core per kernel: WORKERS kernels at a time
         client.execute(env=env)
     body, resources = MarkdownExporter().from_notebook_node(
         notebook, resources={"output_files_dir": f"{path.stem}_files"}
@@ -101,12 +110,26 @@ def render(
     return body, files, seconds
 
 
+def schedule(paths: list[Path]) -> list[Path]:
+    """``paths`` in execution order: those not in :data:`LONGEST_FIRST`, then longest first."""
+
+    def rank(path: Path) -> int:
+        hits = [i for i, prefix in enumerate(LONGEST_FIRST) if path.name.startswith(prefix)]
+        return hits[0] if hits else -1
+
+    return sorted(paths, key=rank)  # stable: unlisted tutorials keep their order
+
+
 def render_all(paths: list[Path], cache_dir: Path) -> list[tuple[str, dict[str, bytes], float]]:
-    """:func:`render` for every path, two at a time, in order."""
+    """:func:`render` for every path, :data:`WORKERS` at a time; results in the order of ``paths``.
+
+    The tutorials start in the order of :func:`schedule`, so the longest do not come last.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda p: render(p, cache_dir), paths))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = {p: pool.submit(render, p, cache_dir) for p in schedule(paths)}
+        return [futures[p].result() for p in paths]
 
 
 def with_header(path: Path, body: str) -> str:
