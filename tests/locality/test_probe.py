@@ -75,3 +75,19 @@ def test_probe_errors():
         probe(torch.zeros(3))
     with pytest.raises(ValueError, match="no two disjoint"):
         locality_profile(torch.nn.Flatten(), x, patch_size=2, distances=[3])
+
+
+def test_profile_leaves_out_draws_where_a_patch_never_varies():
+    torch.manual_seed(0)
+    x = torch.zeros(32, 1, 8, 16, dtype=torch.float64)
+    x[:, :, :, :6] = torch.randn(32, 1, 8, 6, dtype=torch.float64)  # columns 6.. always blank
+
+    def product(z):  # interacts everywhere: any informative draw has interaction > 0
+        return z[:, :, :, :8].sum((1, 2, 3)) * z[:, :, :, 2:].sum((1, 2, 3))
+
+    net = torch.nn.Module()
+    net.forward = product
+    rows = locality_profile(net, x, patch_size=2, distances=[2, 12], n_samples=4, n_bases=3)
+    near, far = rows
+    assert near["n"] == 3 and near["interaction"] > 0.05
+    assert far["n"] == 0 and far["interaction"] != far["interaction"]  # NaN: nothing to see

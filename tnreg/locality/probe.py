@@ -162,6 +162,31 @@ def _pair_at(height: int, width: int, size: int, distance: int, gen: torch.Gener
     return Patch(top, left, size, size), Patch(top, left + distance, size, size)
 
 
+def _varies(images: torch.Tensor, mask: torch.Tensor) -> bool:
+    """Whether the patch ``mask`` differs between any two of ``images``."""
+    patch = images[:, :, mask]
+    return bool((patch != patch[:1]).any())
+
+
+def _informative_draw(
+    x: torch.Tensor, size: int, distance: int, n_samples: int, gen: torch.Generator, tries: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """A patch pair at ``distance`` and source images in which both patches vary, or ``None``.
+
+    Where a patch is the same in every sampled image (blank borders, sparse images) the matrix
+    has no interaction to show whatever the network, so such draws are redrawn (``tries``).
+    """
+    height, width = x.shape[-2:]
+    for _ in range(tries):
+        pi, pj = _pair_at(height, width, size, distance, gen)
+        src = x[torch.randint(0, x.shape[0], (2 * n_samples + 1,), generator=gen)]
+        mi = patch_mask(pi, height, width, device=x.device)
+        mj = patch_mask(pj, height, width, device=x.device)
+        if _varies(src[1 : n_samples + 1], mi) and _varies(src[n_samples + 1 :], mj):
+            return src, mi, mj
+    return None
+
+
 def locality_profile(
     model: torch.nn.Module,
     x: torch.Tensor,
@@ -172,21 +197,24 @@ def locality_profile(
     n_bases: int = 4,
     kind: str = "auto",
     seed: int = 0,
+    tries: int = 20,
 ) -> list[dict[str, float]]:
     """Mean effective rank and interaction fraction of the probe at each patch distance.
 
     For each distance, ``n_bases`` random horizontal patch pairs on random base images of ``x``;
-    patch contents from ``n_samples`` random images of ``x`` each way. The model is evaluated
-    in eval mode (restored afterwards).
+    patch contents from ``n_samples`` random images of ``x`` each way. A draw in which patch
+    ``I`` or ``J`` is the same in all its sampled images shows no interaction whatever the
+    network, so it is redrawn up to ``tries`` times and then left out; ``n`` counts the draws
+    used (a distance with ``n = 0`` has NaN measures). The model is evaluated in eval mode
+    (restored afterwards).
 
     Returns
     -------
     list of dict
-        One row per distance: ``distance``, ``erank``, ``erank_std``, ``interaction``,
+        One row per distance: ``distance``, ``n``, ``erank``, ``erank_std``, ``interaction``,
         ``interaction_std``.
     """
     gen = torch.Generator().manual_seed(seed)
-    height, width = x.shape[-2:]
     was_training = model.training
     model.eval()
     rows_out = []
@@ -194,24 +222,26 @@ def locality_profile(
         for d in distances:
             eranks, fracs = [], []
             for _ in range(n_bases):
-                pi, pj = _pair_at(height, width, patch_size, int(d), gen)
-                pick = torch.randint(0, x.shape[0], (2 * n_samples + 1,), generator=gen)
-                src = x[pick]
-                mi = patch_mask(pi, height, width, device=x.device)
-                mj = patch_mask(pj, height, width, device=x.device)
+                draw = _informative_draw(x, patch_size, int(d), n_samples, gen, tries)
+                if draw is None:
+                    continue
+                src, mi, mj = draw
                 m = interaction_matrix(
                     model, src[0], src[1 : n_samples + 1], src[n_samples + 1 :], mi, mj, kind=kind
                 )
                 r = probe(m)
                 eranks.append(r.effective_rank)
                 fracs.append(r.interaction_fraction)
-            e, f = torch.tensor(eranks), torch.tensor(fracs)
+            e = torch.tensor(eranks, dtype=torch.float64)
+            f = torch.tensor(fracs, dtype=torch.float64)
+            nan = float("nan")
             rows_out.append(
                 {
                     "distance": float(d),
-                    "erank": float(e.mean()),
+                    "n": len(fracs),
+                    "erank": float(e.mean()) if len(e) else nan,
                     "erank_std": float(e.std()) if len(e) > 1 else 0.0,
-                    "interaction": float(f.mean()),
+                    "interaction": float(f.mean()) if len(f) else nan,
                     "interaction_std": float(f.std()) if len(f) > 1 else 0.0,
                 }
             )
