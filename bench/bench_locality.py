@@ -10,6 +10,11 @@
 3. One optimizer step (forward, cross-entropy, backward, SGD) with λ = 0 and with λ > 0 (the
    extra forward of the swapped batch, input-gradient backwards with create_graph, the double
    backward), float32, 2×2 patches; the ratio is the regularizer's overhead.
+4. ``--gradients``: at the CPU grid's setting (40 px, window 200, small CNN with 6 stages of
+   width 8, at initialization, train mode), the parameter-gradient norm of the cross-entropy
+   and of the penalty (λ = 1) per batch of 64, over 40 batches: the penalty on the whole
+   batch and on 8 samples (``penalty_batch``). It says how large λ · Reg's gradient is next to
+   the loss's.
 
 Run: ``python bench/bench_locality.py [--device cpu] [--threads 1] [--repeats 3]``; prints
 markdown. CPU timings are noisy on a shared machine: say so when you record them.
@@ -115,15 +120,57 @@ def bench_overhead(device: torch.device, repeats: int) -> None:
         )
 
 
+def _norm(grads) -> float:
+    return float(torch.cat([g.flatten() for g in grads if g is not None]).norm())
+
+
+def bench_gradients(batches: int = 40) -> None:
+    from tnreg.locality.runner import LocalityConfig, make_model, make_task
+
+    config = LocalityConfig(
+        path_length=3, window=200.0, scale=0.4, n_train=4000, n_val=2, n_test=2,
+        model="small", width=0.5, depth=6, device="cpu",
+    )  # fmt: skip
+    train, _, _ = make_task(config)
+    model = make_model(config, 1, train.image_shape[-1]).train()
+    params = list(model.parameters())
+    gen = torch.Generator().manual_seed(0)
+    reg = LocalityRegularizer(1.0, RandomPatches(size=2), seed=0)
+    norms: dict[str, list[float]] = {"cross-entropy": [], "Reg, batch 64": [], "Reg, 8 of 64": []}
+    for _ in range(batches):
+        idx = torch.randperm(len(train), generator=gen)[:64]
+        x, y = train.x[idx].clone().requires_grad_(True), train.y[idx]
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        norms["cross-entropy"].append(_norm(torch.autograd.grad(loss, params, retain_graph=True)))
+        whole = reg(model, x, y, logits=logits)
+        norms["Reg, batch 64"].append(_norm(torch.autograd.grad(whole, params, allow_unused=True)))
+        part = reg(model, x.detach()[:8], y[:8])
+        norms["Reg, 8 of 64"].append(_norm(torch.autograd.grad(part, params, allow_unused=True)))
+    print(f"\n| gradient norm over {batches} batches | median | 90th pct | max | zero |")
+    print("|---|---|---|---|---|")
+    for name, v in norms.items():
+        q = sorted(v)
+        zero = sum(1 for a in v if a < 1e-4)
+        print(
+            f"| {name} | {statistics.median(v):.3g} | {q[int(0.9 * len(q))]:.3g} | "
+            f"{q[-1]:.3g} | {zero}/{len(v)} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-generation", action="store_true")
+    parser.add_argument("--gradients", action="store_true", help="only section 4")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.gradients:
+        bench_gradients()
+        return
     if not args.skip_generation:
         bench_generation(args.repeats)
         bench_shortcut()

@@ -104,7 +104,8 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Test accuracy (%) against difficulty, one line per λ, error bars = std over seeds."""
+    """Test accuracy (%) against difficulty, one line per λ, error bars = std over seeds; a
+    dotted line at chance (50 %, both tasks are balanced binary tasks)."""
     from tnreg.plots import pyplot
 
     plt = pyplot()
@@ -121,6 +122,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
             capsize=3,
             label=f"λ = {lam:g}",
         )
+    ax.axhline(50, color="grey", linestyle=":", linewidth=1, label="chance")
     task = rows[0].get("task", "pathfinder") if rows else "pathfinder"
     ax.set_xlabel("path length" if task == "pathfinder" else "distance (pixels)")
     ax.set_ylabel("test accuracy (%)")
