@@ -123,6 +123,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
             label=f"λ = {lam:g}",
         )
     ax.axhline(50, color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set_xticks(sorted({r["difficulty"] for r in table}))
     task = rows[0].get("task", "pathfinder") if rows else "pathfinder"
     ax.set_xlabel("path length" if task == "pathfinder" else "distance (pixels)")
     ax.set_ylabel("test accuracy (%)")
