@@ -42,8 +42,15 @@ def run_config(run_dir: str | Path) -> LocalityConfig:
 
 
 def _train_accuracies(run_dir: Path) -> list[float]:
-    with open(run_dir / "metrics.csv", newline="") as fh:
-        return [float(row["train_acc"]) for row in csv.DictReader(fh)]
+    """Train accuracy per finished epoch (``metrics.csv``); at least one."""
+    path = run_dir / "metrics.csv"
+    history = []
+    if path.is_file():
+        with open(path, newline="") as fh:
+            history = [float(row["train_acc"]) for row in csv.DictReader(fh)]
+    if not history:
+        raise ValueError(f"run {str(run_dir)!r} has no finished epoch in metrics.csv")
+    return history
 
 
 def load_run_model(run_dir: str | Path, epoch: int | None = None) -> nn.Module:
@@ -84,9 +91,10 @@ def _image_side(config: LocalityConfig) -> int:
 
 def matched_epoch(run_dir: str | Path, train_accuracy: float) -> int:
     """The epoch (>= 1) of ``run_dir`` whose train accuracy is closest to ``train_accuracy``."""
-    history = _train_accuracies(Path(run_dir))
-    if not history:
-        raise ValueError(f"run {str(run_dir)!r} has no finished epoch in metrics.csv")
+    return _closest(_train_accuracies(Path(run_dir)), train_accuracy)
+
+
+def _closest(history: list[float], train_accuracy: float) -> int:
     return min(range(len(history)), key=lambda k: abs(history[k] - train_accuracy)) + 1
 
 
@@ -109,8 +117,8 @@ def compare_locality(
     reference, baseline = Path(reference), Path(baseline)
     ref_config = run_config(reference)
     ref_acc = _train_accuracies(reference)[-1]
-    epoch = matched_epoch(baseline, ref_acc)
     base_acc = _train_accuracies(baseline)
+    epoch = _closest(base_acc, ref_acc)
     networks = {
         "init": (load_run_model(reference, 0), None),
         "baseline_matched": (load_run_model(baseline, epoch), base_acc[epoch - 1]),
@@ -118,10 +126,9 @@ def compare_locality(
         "reference_final": (load_run_model(reference), ref_acc),
     }
     _, _, test = make_task(ref_config)
-    data = test.subset(torch.arange(min(n_images, len(test))))
     size = max(2, ref_config.patch_size)
     profiles = {
-        name: profile_model(model, data, patch_size=size, seed=seed, n_images=n_images)
+        name: profile_model(model, test, patch_size=size, seed=seed, n_images=n_images)
         for name, (model, _) in networks.items()
     }
     return {

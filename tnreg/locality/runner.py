@@ -214,10 +214,16 @@ def make_task(config: LocalityConfig) -> tuple[TaskData, TaskData, TaskData]:
         return torch.load(path, weights_only=False)
     sets = _task_cached(key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(sets, tmp)
-    tmp.replace(path)  # atomic: processes making the same file at once both succeed
+    _save_atomic(sets, path)
     return sets
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    """``torch.save`` through a file of this process, renamed into place: a killed process never
+    leaves a torn file, and processes writing the same file at once both succeed."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
 
 
 def make_model(config: LocalityConfig, in_channels: int, image_side: int) -> nn.Module:
@@ -295,6 +301,7 @@ def _epoch(
 ) -> dict[str, float]:
     """One pass over the shuffled train set (the last partial batch dropped)."""
     batch = config.batch_size
+    sub = 0 < config.penalty_batch < batch  # the penalty on the batch's first samples only
     order = torch.randperm(len(train), generator=state.order)
     loss_sum = pen_sum = 0.0
     correct = seen = 0
@@ -302,7 +309,6 @@ def _epoch(
         idx = order[k * batch : (k + 1) * batch]
         x, y = train.x[idx].to(device), train.y[idx].to(device)
         t0 = time.perf_counter()
-        sub = 0 < config.penalty_batch < batch
         x.requires_grad_(config.reg > 0 and not sub)
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y)
@@ -332,8 +338,7 @@ def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 def _save(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _State) -> None:
     """Write the checkpoint atomically (a killed run never leaves a torn file)."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(
+    _save_atomic(
         {
             "model": model.state_dict(),
             "optimizer": opt.state_dict(),
@@ -343,9 +348,8 @@ def _save(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _Stat
             "step_time": state.step_time,
             "steps": state.steps,
         },
-        tmp,
+        path,
     )
-    tmp.replace(path)
 
 
 def snapshot_path(run_dir: str | Path, epoch: int) -> Path:
@@ -356,9 +360,7 @@ def snapshot_path(run_dir: str | Path, epoch: int) -> Path:
 def _snapshot(out: Path, model: nn.Module, epoch: int) -> None:
     path = snapshot_path(out, epoch)
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)
+    _save_atomic(model.state_dict(), path)
 
 
 def _load(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _State) -> None:
