@@ -10,6 +10,8 @@
 3. One optimizer step (forward, cross-entropy, backward, SGD) with λ = 0 and with λ > 0 (the
    extra forward of the swapped batch, input-gradient backwards with create_graph, the double
    backward), float32, 2×2 patches; the ratio is the regularizer's overhead.
+   Then the CPU grid's network (40 px) at λ = 0, λ > 0 on the whole batch and λ > 0 with
+   ``penalty_batch=8``.
 4. ``--gradients``: at the CPU grid's setting (40 px, window 200, small CNN with 6 stages of
    width 8, at initialization, train mode), the parameter-gradient norm of the cross-entropy
    and of the penalty (λ = 1) per batch of 64, over 40 batches: the penalty on the whole
@@ -81,13 +83,19 @@ def bench_shortcut() -> None:
         print(f"| {length} | {accs[0]:.3f} | {accs[1]:.3f} |")
 
 
-def _step_fn(model: nn.Module, reg: LocalityRegularizer, x, y):
+def _step_fn(model: nn.Module, reg: LocalityRegularizer, x, y, penalty_batch: int = 0):
     opt = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+    sub = 0 < penalty_batch < len(x)
 
     def step() -> None:
-        x.requires_grad_(reg.coefficient > 0)
+        x.requires_grad_(reg.coefficient > 0 and not sub)
         logits = model(x)
-        loss = nn.functional.cross_entropy(logits, y) + reg(model, x, y, logits=logits)
+        penalty = (
+            reg(model, x[:penalty_batch], y[:penalty_batch])
+            if sub
+            else reg(model, x, y, logits=logits)
+        )
+        loss = nn.functional.cross_entropy(logits, y) + penalty
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -118,6 +126,22 @@ def bench_overhead(device: torch.device, repeats: int) -> None:
             f"| {name} | {side} | {batch} | {ms[0]:.1f} | {ms[1]:.1f} | "
             f"{ms[1] / ms[0]:.2f}x | {device} |"
         )
+
+
+def bench_penalty_batch(repeats: int) -> None:
+    """The CPU grid's network (40 px, 6 stages of width 8): λ = 0, λ > 0 on the whole batch and
+    λ > 0 on 8 of the 64 samples (``penalty_batch=8``), side by side."""
+    data = pathfinder(64, path_length=3, scale=0.4, window=200.0, seed=0)
+    ms = {}
+    for name, lam, sub in (("λ=0", 0.0, 0), ("λ>0, batch 64", 3.0, 0), ("λ>0, 8 of 64", 3.0, 8)):
+        torch.manual_seed(0)
+        model = SmallCNN(in_channels=1, width=8, depth=6)
+        reg = LocalityRegularizer(lam, RandomPatches(size=2), seed=0)
+        ms[name] = 1e3 * _time(_step_fn(model, reg, data.x, data.y, sub), repeats, lambda: None)
+    print("\n| grid network, 40 px, batch 64 | ms/step | ratio to λ=0 |")
+    print("|---|---|---|")
+    for name, v in ms.items():
+        print(f"| {name} | {v:.1f} | {v / ms['λ=0']:.2f}x |")
 
 
 def _norm(grads) -> float:
@@ -175,6 +199,7 @@ def main() -> None:
         bench_generation(args.repeats)
         bench_shortcut()
     bench_overhead(torch.device(args.device), args.repeats)
+    bench_penalty_batch(args.repeats)
 
 
 if __name__ == "__main__":
