@@ -10,20 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_PACKAGES = ("jupytext", "nbclient", "nbconvert", "ipykernel")
-#: The smallest locality run: Pathfinder at 15 px, a 2-stage CNN, 2 epochs of 32 images.
-TINY_LOCALITY = dict(
-    path_length=3,
-    scale=0.1,
-    n_train=32,
-    n_val=8,
-    n_test=16,
-    epochs=2,
-    batch_size=16,
-    model="small",
-    width=0.25,
-    depth=2,
-    device="cpu",
-)
 
 
 class TutorialNotebooks:

@@ -6,13 +6,25 @@ import csv
 
 import pytest
 import torch
-from conftest import TINY_LOCALITY
 
 from tnreg.locality.matched import compare_locality, load_run_model, matched_epoch
 from tnreg.locality.probe import profile_model
 from tnreg.locality.runner import LocalityConfig, make_model, make_task, run
 
-TINY = {**TINY_LOCALITY, "n_train": 48, "epochs": 3, "snapshots": True}
+TINY = dict(
+    path_length=3,
+    scale=0.1,
+    n_train=48,
+    n_val=8,
+    n_test=16,
+    epochs=3,
+    batch_size=16,
+    model="small",
+    width=0.25,
+    depth=2,
+    device="cpu",
+    snapshots=True,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,25 @@ import re
 
 import pytest
 import torch
-from conftest import TINY_LOCALITY
 
 from tnreg.cli import main
 from tnreg.locality import runner
 from tnreg.locality.grid import aggregate, plot_sweep, read_results
 from tnreg.locality.runner import LocalityConfig, make_task, run, run_point, stop_reason
 
-TINY = TINY_LOCALITY
+TINY = dict(
+    path_length=3,
+    scale=0.1,
+    n_train=32,
+    n_val=8,
+    n_test=16,
+    epochs=2,
+    batch_size=16,
+    model="small",
+    width=0.25,
+    depth=2,
+    device="cpu",
+)
 
 
 def test_defaults_are_the_authors_protocol():
