@@ -12,11 +12,13 @@
    backward), float32, 2×2 patches; the ratio is the regularizer's overhead.
    Then the CPU grid's network (40 px) at λ = 0, λ > 0 on the whole batch and λ > 0 with
    ``penalty_batch=8``.
-4. ``--gradients``: at the CPU grid's setting (40 px, window 200, small CNN with 6 stages of
-   width 8, at initialization, train mode), the parameter-gradient norm of the cross-entropy
-   and of the penalty (λ = 1) per batch of 64, over 40 batches: the penalty on the whole
-   batch and on 8 samples (``penalty_batch``). It says how large λ · Reg's gradient is next to
-   the loss's.
+4. ``--gradients``: the parameter-gradient norm of the cross-entropy and of the penalty
+   (λ = 1) per batch of 64 at initialization (train mode), and the share of samples whose
+   swapped patch ``J`` differs from their own (only those carry a penalty gradient).
+   ``--setting grid`` (default): the CPU grid's network (40 px, window 200, small CNN with 6
+   stages of width 8), 40 batches, the penalty on the whole batch and on 8 samples
+   (``penalty_batch``). ``--setting paper``: ResNet-18 at 150 px (the paper's setting), 8
+   batches, the whole batch. It says how large λ · Reg's gradient is next to the loss's.
 
 Run: ``python bench/bench_locality.py [--device cpu] [--threads 1] [--repeats 3]``; prints
 markdown. CPU timings are noisy on a shared machine: say so when you record them.
@@ -148,36 +150,77 @@ def _norm(grads) -> float:
     return float(torch.cat([g.flatten() for g in grads if g is not None]).norm())
 
 
-def bench_gradients(batches: int = 40) -> None:
-    from tnreg.locality.runner import LocalityConfig, make_model, make_task
+#: ``--gradients`` settings: (config, batches, penalty batch sizes). "grid": the CPU grid's
+#: network at 40 px; "paper": ResNet-18 at 150 px, the paper's setting (whole batch only).
+def _gradient_settings(batches: int | None):
+    from tnreg.locality.runner import LocalityConfig
 
-    config = LocalityConfig(
+    grid = LocalityConfig(
         path_length=3, window=200.0, scale=0.4, n_train=4000, n_val=2, n_test=2,
         model="small", width=0.5, depth=6, device="cpu",
     )  # fmt: skip
+    n = batches or 8
+    paper = LocalityConfig(path_length=3, n_train=64 * n, n_val=2, n_test=2, device="cpu")
+    return {"grid": (grid, batches or 40, (64, 8)), "paper": (paper, n, (64,))}
+
+
+def bench_gradients(setting: str = "grid", batches: int | None = None) -> None:
+    """Parameter-gradient norms of the cross-entropy and of Reg (λ = 1) at initialization."""
+    from tnreg.locality.regularizer import gradient_cosines
+    from tnreg.locality.runner import make_model, make_task
+
+    config, batches, sizes = _gradient_settings(batches)[setting]
     train, _, _ = make_task(config)
     model = make_model(config, 1, train.image_shape[-1]).train()
     params = list(model.parameters())
     gen = torch.Generator().manual_seed(0)
-    reg = LocalityRegularizer(1.0, RandomPatches(size=2), seed=0)
-    norms: dict[str, list[float]] = {"cross-entropy": [], "Reg, batch 64": [], "Reg, 8 of 64": []}
+    sampler = RandomPatches(size=2)
+    side = train.image_shape[-1]
+    norms: dict[str, list[float]] = {"cross-entropy": []}
+    norms.update({f"Reg, {b} of 64": [] for b in sizes})
+    moved: list[float] = []  # samples of the batch whose swap changes patch J
+    t0 = time.perf_counter()
     for _ in range(batches):
         idx = torch.randperm(len(train), generator=gen)[:64]
         x, y = train.x[idx].clone().requires_grad_(True), train.y[idx]
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y)
         norms["cross-entropy"].append(_norm(torch.autograd.grad(loss, params, retain_graph=True)))
-        whole = reg(model, x, y, logits=logits)
-        norms["Reg, batch 64"].append(_norm(torch.autograd.grad(whole, params, allow_unused=True)))
-        part = reg(model, x.detach()[:8], y[:8])
-        norms["Reg, 8 of 64"].append(_norm(torch.autograd.grad(part, params, allow_unused=True)))
-    print(f"\n| gradient norm over {batches} batches | median | 90th pct | max | zero |")
-    print("|---|---|---|---|---|")
+        i, j = sampler.sample(side, side, generator=gen)
+        rows, cols = slice(j.top, j.top + j.height), slice(j.left, j.left + j.width)
+        xd = x.detach()
+        moved.append(
+            float(
+                (xd[..., rows, cols] != xd.roll(1, 0)[..., rows, cols])
+                .flatten(1)
+                .any(1)
+                .float()
+                .mean()
+            )
+        )
+        for b in sizes:
+            if b == len(x):
+                cos = gradient_cosines(model, x, i, j, y=y, logits=logits)
+            else:
+                cos = gradient_cosines(model, xd[:b], i, j, y=y[:b])
+            grads = torch.autograd.grad(
+                cos.abs().mean(), params, allow_unused=True, retain_graph=b == len(x)
+            )
+            norms[f"Reg, {b} of 64"].append(_norm(grads))
+    seconds = time.perf_counter() - t0
+    print(
+        f"\n{setting}: {config.model}, {side}x{side} px, {batches} batches of 64 at "
+        f"initialization, train mode ({seconds:.0f} s); share of samples whose swapped patch J "
+        f"differs: median {statistics.median(moved):.2f}, mean {statistics.fmean(moved):.2f}"
+    )
+    print("\n| gradient norm | mean | median | 90th pct | max | zero |")
+    print("|---|---|---|---|---|---|")
     for name, v in norms.items():
         q = sorted(v)
         zero = sum(1 for a in v if a < 1e-4)
         print(
-            f"| {name} | {statistics.median(v):.3g} | {q[int(0.9 * len(q))]:.3g} | "
+            f"| {name} | {statistics.fmean(v):.3g} | {statistics.median(v):.3g} | "
+            f"{q[int(0.9 * len(q))]:.3g} | "
             f"{q[-1]:.3g} | {zero}/{len(v)} |"
         )
 
@@ -189,11 +232,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-generation", action="store_true")
     parser.add_argument("--gradients", action="store_true", help="only section 4")
+    parser.add_argument(
+        "--setting", choices=("grid", "paper"), default="grid",
+        help="with --gradients: the CPU grid's network at 40 px, or ResNet-18 at 150 px",
+    )  # fmt: skip
+    parser.add_argument("--batches", type=int, default=0, help="with --gradients (0: 40 / 8)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.gradients:
-        bench_gradients()
+        bench_gradients(args.setting, args.batches or None)
         return
     if not args.skip_generation:
         bench_generation(args.repeats)

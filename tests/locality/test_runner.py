@@ -257,3 +257,30 @@ def test_data_cache_on_disk(tmp_path):
     s = run(config, tmp_path / "r")
     moved = LocalityConfig(**{**TINY, "data_cache": str(tmp_path / "elsewhere")})
     assert run(moved, tmp_path / "r") == s  # where the data is kept is not part of the run
+
+
+def test_raising_epochs_continues_a_finished_run(tmp_path):
+    torch.set_num_threads(1)
+    short = LocalityConfig(reg=1.0, **{**TINY, "epochs": 1})
+    longer = LocalityConfig(reg=1.0, **TINY)
+    run(short, tmp_path / "grown")
+    grown = run(longer, tmp_path / "grown")
+    fresh = run(longer, tmp_path / "fresh")
+    assert grown["epochs_run"] == 2 and grown["stop_reason"] == "max_epochs"
+    assert grown["test_accuracy"] == fresh["test_accuracy"]
+
+    def rows(name):
+        with open(tmp_path / name / "metrics.csv") as fh:
+            return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
+
+    assert rows("grown") == rows("fresh")  # the run that had 2 epochs from the start
+    a, b = (torch.load(tmp_path / n / "checkpoint.pt")["model"] for n in ("grown", "fresh"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "grown" / "config.json").read_text())["epochs"] == 2
+    assert run(longer, tmp_path / "grown") == grown  # finished at the new limit: no training
+    with pytest.raises(ValueError, match=r"has run 2 epochs; epochs=1 asks for fewer"):
+        run(short, tmp_path / "grown")
+    with pytest.raises(ValueError, match=r"holds another config .*'reg': \(1.0, 2.0\)"):
+        run(LocalityConfig(reg=2.0, **TINY), tmp_path / "grown")
+    perfect = {"stop_reason": "perfect_train_accuracy", "epochs_run": 3}
+    assert not runner._extends(perfect, LocalityConfig(epochs=10))

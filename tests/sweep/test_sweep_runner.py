@@ -11,6 +11,7 @@ from tnreg.sweep import run_sweep, spec_from_dict
 from tnreg.sweep.execute import plan
 from tnreg.sweep.local import SerialEngine
 from tnreg.sweep.runner import run_task
+from tnreg.sweep.spec import SweepError
 from tnreg.train import read_metrics
 
 
@@ -109,6 +110,37 @@ def test_locality_points_go_through_run_point(tmp_path, monkeypatch) -> None:
     assert seen[0][1] == tmp_path / "path_length=3,reg=0,seed=0"
     assert [r["test_accuracy"] for r in result.rows[:4]] == [0.5, 0.5, 0.8, 0.8]
     assert all(r["pack"] == "" for r in result.rows)  # locality points are never packed
+
+
+def test_raising_a_locality_points_epochs_continues_it(tmp_path, monkeypatch) -> None:
+    import tnreg.locality
+
+    calls = []
+
+    def fake_run_point(settings, run_dir):
+        calls.append(settings["epochs"])
+        summary = {"stop_reason": "max_epochs", "epochs_run": settings["epochs"]}
+        (run_dir / "summary.json").write_text(json.dumps(summary))
+        return summary
+
+    monkeypatch.setattr(tnreg.locality, "run_point", fake_run_point, raising=False)
+
+    def sweep(epochs, **base):
+        spec = {"kind": "locality", "base": {"task": "pathfinder", "epochs": epochs, **base}}
+        return run_sweep(spec_from_dict(spec), tmp_path, engine=SerialEngine())
+
+    sweep(1)
+    sweep(1)  # finished: skipped
+    assert sweep(3).counts() == {"done": 1}  # more epochs: run again (run_point resumes)
+    assert calls == [1, 3]
+    assert json.loads((tmp_path / "sweep.json").read_text())["points"][0]["config"]["epochs"] == 3
+    for epochs, base, changed in ((2, {}, "epochs"), (3, {"reg": 1.0}, "reg")):
+        with pytest.raises(
+            SweepError,
+            match=rf"holds point '.*' with another config \(changed: \['{changed}'\]\) "
+            r"\(epochs may only be raised\)",
+        ):
+            sweep(epochs, **base)
 
 
 def test_locality_without_run_point_fails_clearly(tmp_path, monkeypatch) -> None:

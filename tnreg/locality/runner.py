@@ -22,6 +22,12 @@ run directory
 stop rule
     :func:`stop_reason`: ``"perfect_train_accuracy"`` ``patience`` epochs after the first epoch
     whose train accuracy (over that epoch's batches) is 1, ``"max_epochs"`` after ``epochs``.
+extending a run
+    ``epochs`` is the one setting a run directory lets change (:data:`EXTENDABLE`): a run that
+    stopped at its epoch limit goes on from its checkpoint when called with more epochs. The
+    learning rate is constant and the shuffling and patch generators are checkpointed, so the
+    result is the run that would have had the larger limit from the start. A limit below the
+    epochs already run is refused.
 
 Everything runs in float32, the penalty and its double backward included.
 """
@@ -52,6 +58,7 @@ from tnreg.locality.resnet import resnet18, resnet34
 from tnreg.locality.small_cnn import SmallCNN
 
 __all__ = [
+    "EXTENDABLE",
     "MODELS",
     "OPTIMIZERS",
     "TASKS",
@@ -70,6 +77,9 @@ TASKS: tuple[str, ...] = ("pathfinder", "same-class")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 #: Accepted model names.
 MODELS: tuple[str, ...] = ("small", "resnet18", "resnet34")
+
+#: Settings a run directory lets change: raising ``epochs`` continues a run (see above).
+EXTENDABLE: tuple[str, ...] = ("epochs",)
 
 _POSITIVE = ("path_length", "canvas", "n_train", "n_test", "epochs", "patch_size")
 
@@ -373,8 +383,20 @@ def _load(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: _Stat
     state.step_time, state.steps = ckpt["step_time"], ckpt["steps"]
 
 
+def _epochs_run(out: Path) -> int:
+    """How many epochs the run directory's ``metrics.csv`` holds (0 without one)."""
+    try:
+        with open(out / "metrics.csv", newline="") as fh:
+            return sum(1 for _ in csv.DictReader(fh))
+    except OSError:
+        return 0
+
+
 def _prepare(config: LocalityConfig, out: Path | None) -> None:
-    """Create ``out`` and its ``config.json``; refuse a directory made by another config."""
+    """Create ``out`` and its ``config.json``; refuse a directory made by another config.
+
+    Only :data:`EXTENDABLE` settings may differ, and ``epochs`` not below the epochs run.
+    """
     if out is None:
         return
     out.mkdir(parents=True, exist_ok=True)
@@ -383,12 +405,24 @@ def _prepare(config: LocalityConfig, out: Path | None) -> None:
     if path.exists():
         theirs = {**asdict(LocalityConfig()), **json.loads(path.read_text())}
         diff = {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v}
-        if diff:
+        fixed = {k: v for k, v in diff.items() if k not in EXTENDABLE}
+        if fixed:
             raise ValueError(
                 f"run directory {str(out)!r} holds another config (setting: (there, here)): "
-                f"{diff}; use a new directory"
+                f"{fixed}; use a new directory"
+            )
+        done = _epochs_run(out) if "epochs" in diff else 0
+        if config.epochs < done:
+            raise ValueError(
+                f"run directory {str(out)!r} has run {done} epochs; epochs={config.epochs} "
+                f"asks for fewer. Use epochs >= {done} to continue it, or a new directory"
             )
     path.write_text(json.dumps(mine, indent=2))
+
+
+def _extends(summary: Mapping[str, Any], config: LocalityConfig) -> bool:
+    """Whether a finished run stopped at an epoch limit that ``config`` raises."""
+    return summary.get("stop_reason") == "max_epochs" and summary["epochs_run"] < config.epochs
 
 
 def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]:
@@ -397,14 +431,18 @@ def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]
     Cross-entropy on two logits plus ``reg · Reg`` (the locality regularizer on a fresh patch
     pair per step, score = logit difference) when ``reg > 0``; the optimizer and stop rule of
     ``config``. With ``out``, every epoch is checkpointed and a second call resumes; a finished
-    run directory returns its summary without training.
+    run directory returns its summary without training, unless ``config`` raises the ``epochs``
+    it stopped at: then training goes on from its checkpoint (see "extending a run" above).
     """
     out = None if out is None else Path(out)
     if config.snapshots and out is None:
         raise ValueError("LocalityConfig.snapshots needs a run directory: pass out=")
     _prepare(config, out)
     if out is not None and (out / "summary.json").exists():
-        return json.loads((out / "summary.json").read_text())
+        summary = json.loads((out / "summary.json").read_text())
+        if not _extends(summary, config):
+            return summary
+        (out / "summary.json").unlink()  # unfinished again until the new limit
     device = _device(config.device)
     train, val, test = make_task(config)
     model = make_model(config, train.image_shape[0], train.image_shape[-1]).to(device)

@@ -10,7 +10,8 @@ rerun
     Running a sweep into a directory that already holds it skips finished runs, resumes
     interrupted ones from their last checkpoint and retries failed ones. The sweep may grow
     (new axis values, new seeds); a point whose config changed is an error, since its run
-    directory holds another run.
+    directory holds another run, except a raised ``epochs`` of a locality point: it continues
+    the runs that stopped at the old limit (:data:`tnreg.locality.runner.EXTENDABLE`).
 """
 
 from __future__ import annotations
@@ -143,6 +144,28 @@ def _sweep_record(spec: SweepSpec, points: Sequence[Point]) -> dict[str, Any]:
     }
 
 
+def _extendable(kind: str) -> tuple[str, ...]:
+    """Settings a point of this kind may change on a sweep directory (raising them extends)."""
+    if kind != "locality":
+        return ()
+    from tnreg.locality.runner import EXTENDABLE
+
+    return EXTENDABLE
+
+
+def _continues(old: dict[str, Any], new: dict[str, Any], free: tuple[str, ...]) -> bool:
+    """Whether ``new`` is ``old`` with some of the ``free`` settings raised (or the same)."""
+    if {k: v for k, v in old.items() if k not in free} != {
+        k: v for k, v in new.items() if k not in free
+    }:
+        return False
+    for k in free:
+        a, b = old.get(k), new.get(k)
+        if a != b and not (isinstance(a, int) and isinstance(b, int) and b > a):
+            return False
+    return True
+
+
 def _check_same_sweep(out: Path, record: dict[str, Any]) -> dict[str, Any]:
     """Merge with an existing ``sweep.json``; a point whose config changed is an error."""
     path = out / "sweep.json"
@@ -151,12 +174,16 @@ def _check_same_sweep(out: Path, record: dict[str, Any]) -> dict[str, Any]:
     old = json.loads(path.read_text())
     old_points = {p["name"]: p for p in old.get("points", [])}
     new = json.loads(json.dumps(record, default=str))
+    free = _extendable(new.get("kind", ""))
     for p in new["points"]:
         before = old_points.get(p["name"])
-        if before is not None and before["config"] != p["config"]:
+        if before is not None and not _continues(before["config"], p["config"], free):
+            a, b = before["config"], p["config"]
+            changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+            grow = f" ({', '.join(free)} may only be raised)" if free else ""
             raise SweepError(
-                f"{str(out)!r} already holds point {p['name']!r} with another config; choose "
-                f"another --out or remove that run directory"
+                f"{str(out)!r} already holds point {p['name']!r} with another config "
+                f"(changed: {changed}){grow}; choose another --out or remove that run directory"
             )
     names = {p["name"] for p in new["points"]}
     new["points"] += [p for n, p in old_points.items() if n not in names]
@@ -207,7 +234,7 @@ def run_sweep(
     points, tasks = plan(spec, pack=pack)
     out = prepare(spec, out, points)
     outcomes = {p.name: outcome_from_dir(out / p.name, p.name) for p in points}
-    todo = [t for t in tasks if not all(is_finished(out / p.name) for p in t.points)]
+    todo = [t for t in tasks if not all(is_finished(out / p.name, p.config) for p in t.points)]
     write_results(out / "results.csv", result_rows(points, outcomes))
 
     def on_done(task_outcomes: list[dict[str, Any]]) -> None:

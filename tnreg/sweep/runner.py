@@ -13,8 +13,10 @@ status
     ``"pending"`` (not run yet).
 finished
     A run directory whose ``summary.json`` says it stopped for any reason but an interruption.
-    Finished runs are skipped; a run directory with a checkpoint but no finished summary is
-    resumed from ``checkpoints/last.pt``; one without a checkpoint starts again.
+    Finished runs are skipped (a locality run that stopped at its epoch limit is unfinished
+    again when its point asks for more epochs); a run directory with a checkpoint but no
+    finished summary is resumed from ``checkpoints/last.pt``; one without a checkpoint starts
+    again.
 
 Training goes through the one path ``tnreg train`` uses: :func:`tnreg.train.build_model` on
 the config's model table, :func:`tnreg.data.make_dataset` on its data table and
@@ -60,10 +62,21 @@ def _summary(run_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def is_finished(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a run that stopped for any reason but an interruption."""
+def is_finished(run_dir: Path, config: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``run_dir`` holds a run that stopped for any reason but an interruption.
+
+    With the point's ``config``: a locality run that stopped at its epoch limit is unfinished
+    when ``config`` asks for more epochs (it goes on from its checkpoint).
+    """
     summary = _summary(run_dir)
-    return summary is not None and summary.get("stop_reason") != "interrupted"
+    if summary is None or summary.get("stop_reason") == "interrupted":
+        return False
+    wants = config.get("epochs") if config is not None else None
+    return not (
+        summary.get("stop_reason") == "max_epochs"
+        and isinstance(wants, int)
+        and summary.get("epochs_run", wants) < wants
+    )
 
 
 def _final(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,7 +221,7 @@ def run_task(
     ``True`` stops it as Ctrl-C does (state saved, status ``"interrupted"``).
     """
     sweep_dir = Path(sweep_dir)
-    todo = [p for p in task.points if not is_finished(sweep_dir / p.name)]
+    todo = [p for p in task.points if not is_finished(sweep_dir / p.name, p.config)]
     if todo:
         try:
             if task.pack is None:
