@@ -65,7 +65,13 @@ def test_run_rerun_and_report(sweep_file, tmp_path, capsys) -> None:
     assert "4 done in" in capsys.readouterr().out
     assert main(["sweep", "report", str(out), "--no-figures"]) == 0
     table = capsys.readouterr().out
-    assert table.splitlines()[0].split() == ["init_std", "n", "failed", "normalized_error"]
+    assert table.splitlines()[0].split() == [
+        "init_std",
+        "n",
+        "failed",
+        "pending",
+        "normalized_error",
+    ]
 
 
 @pytest.mark.parametrize(

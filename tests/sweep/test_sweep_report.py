@@ -46,14 +46,16 @@ def test_aggregate_is_mean_and_sample_std_over_seeds(sweep_dir) -> None:
 
 def test_failed_runs_are_counted_not_averaged() -> None:
     rows = [{"a": 1, "status": "done", "m": 2.0}, {"a": 1, "status": "failed", "m": None}]
+    rows += [{"a": 1, "status": s, "m": None} for s in ("pending", "interrupted")]
     (group,) = aggregate(rows, ["a"], ["m"])
-    assert group["n"] == 1 and group["failed"] == 1 and group["m"] == (2.0, 0.0)
+    assert (group["n"], group["failed"], group["pending"]) == (1, 1, 2)
+    assert group["m"] == (2.0, 0.0)
 
 
 def test_report_prints_the_table_and_draws_the_figures(sweep_dir) -> None:
     text, written = report(sweep_dir)
     head, *lines = text.splitlines()
-    assert head.split() == ["init_std", "n", "failed", "normalized_error"]
+    assert head.split() == ["init_std", "n", "failed", "pending", "normalized_error"]
     assert len(lines) == 2 and "±" in lines[0]
     names = sorted(p.name for p in written)
     assert names == ["curve-component-by-init_std.png", "final-normalized_error-vs-init_std.png"]

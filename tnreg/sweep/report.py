@@ -7,7 +7,8 @@ group
 table
     One line per group: its axis values, the number of finished seeds (``n``) and
     ``mean ± std`` over them (sample std, ``ddof = 1``; ``±0`` with one seed) of every chosen
-    final metric. Runs that did not finish count in ``failed`` and are left out of the means.
+    final metric. Runs that failed count in ``failed``, runs not run yet or interrupted in
+    ``pending``; both are left out of the means.
 final-metric figure
     A final metric against one axis (``x``), one line per value of the other axes, error bars
     one std over seeds (``final-<metric>-vs-<axis>.png``).
@@ -65,7 +66,8 @@ def _key(row: dict[str, Any], axes: Sequence[str]) -> tuple:
 def aggregate(
     rows: Sequence[dict[str, Any]], axes: Sequence[str], metrics: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """One dict per group: axis values, ``n``, ``failed`` and ``(mean, std)`` per metric."""
+    """One dict per group: axis values, ``n``, ``failed``, ``pending`` and ``(mean, std)`` per
+    metric."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(_key(row, axes), []).append(row)
@@ -73,7 +75,9 @@ def aggregate(
     for members in groups.values():
         ok = [r for r in members if r.get("status") in ("done", "nonfinite")]
         entry: dict[str, Any] = {a: members[0].get(a) for a in axes}
-        entry["n"], entry["failed"] = len(ok), len(members) - len(ok)
+        entry["n"] = len(ok)
+        entry["failed"] = sum(1 for r in members if r.get("status") == "failed")
+        entry["pending"] = len(members) - len(ok) - entry["failed"]
         for m in metrics:
             values = [float(r[m]) for r in ok if is_number(r.get(m))]
             mean = statistics.fmean(values) if values else math.nan
@@ -85,10 +89,10 @@ def aggregate(
 
 def format_table(groups: Sequence[dict[str, Any]], axes: Sequence[str], metrics: Sequence[str]):
     """The aggregated table as aligned text."""
-    head = [*axes, "n", "failed", *metrics]
+    head = [*axes, "n", "failed", "pending", *metrics]
     lines = [
         [str(g[a]) for a in axes]
-        + [str(g["n"]), str(g["failed"])]
+        + [str(g["n"]), str(g["failed"]), str(g["pending"])]
         + [f"{g[m][0]:.4g} ± {g[m][1]:.2g}" for m in metrics]
         for g in groups
     ]
