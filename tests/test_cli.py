@@ -180,3 +180,14 @@ def test_ctrl_c_saves_and_exits_130(config_file, tmp_path):
     assert b"interrupted at step" in out and b"--resume" in out
     assert '"stop_reason": "interrupted"' in (run / "summary.json").read_text()
     assert (run / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    code = "import sys; from tnreg.cli import main; sys.exit(main(['verify', '--list']))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # the reader is gone before the command prints anything (`| head`)
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
+    assert proc.returncode == 141

@@ -13,7 +13,9 @@ node (:mod:`tnreg.experiments.demo`). ``tnreg plot RUN_DIR...`` draws a run's fi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -374,9 +376,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``tnreg`` command line; returns the exit status."""
+    """Run the ``tnreg`` command line; returns the exit status.
+
+    A reader that stops early (``tnreg ... | head``) ends the command quietly with status 141
+    (128 + SIGPIPE, as shell tools do) instead of a traceback.
+    """
     args = _parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)  # the exit-time flush must not fail
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover
