@@ -103,27 +103,40 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _connects(xs: Sequence[float], every: Sequence[float]) -> bool:
+    """Whether a line through ``xs`` skips none of ``every`` between its ends.
+
+    >>> _connects([3, 9], [3, 5, 7, 9]), _connects([5, 7], [3, 5, 7, 9])
+    (False, True)
+    """
+    return all(x in xs for x in every if min(xs) <= x <= max(xs))
+
+
 def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Test accuracy (%) against difficulty, one line per λ, error bars = std over seeds; a
-    dotted line at chance (50 %, both tasks are balanced binary tasks)."""
+    dotted line at chance (50 %, both tasks are balanced binary tasks). A λ measured at only
+    some of the difficulties between its ends gets markers without a line (no interpolation)."""
     from tnreg.plots import pyplot
 
     plt = pyplot()
 
     table = aggregate(rows)
+    every = sorted({r["difficulty"] for r in table})
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for lam in sorted({r["reg"] for r in table}):
         part = [r for r in table if r["reg"] == lam]
+        xs = [r["difficulty"] for r in part]
         ax.errorbar(
             [r["difficulty"] for r in part],
             [100 * r["mean"] for r in part],
             [100 * r["std"] for r in part],
             marker="o",
             capsize=3,
+            linestyle="-" if _connects(xs, every) else "none",
             label=f"λ = {lam:g}",
         )
     ax.axhline(50, color="grey", linestyle=":", linewidth=1, label="chance")
-    ax.set_xticks(sorted({r["difficulty"] for r in table}))
+    ax.set_xticks(every)
     task = rows[0].get("task", "pathfinder") if rows else "pathfinder"
     ax.set_xlabel("path length" if task == "pathfinder" else "distance (pixels)")
     ax.set_ylabel("test accuracy (%)")
