@@ -189,15 +189,8 @@ def bench_gradients(setting: str = "grid", batches: int | None = None) -> None:
         i, j = sampler.sample(side, side, generator=gen)
         rows, cols = slice(j.top, j.top + j.height), slice(j.left, j.left + j.width)
         xd = x.detach()
-        moved.append(
-            float(
-                (xd[..., rows, cols] != xd.roll(1, 0)[..., rows, cols])
-                .flatten(1)
-                .any(1)
-                .float()
-                .mean()
-            )
-        )
+        swapped = xd.roll(1, 0)[..., rows, cols]
+        moved.append(float((xd[..., rows, cols] != swapped).flatten(1).any(1).float().mean()))
         for b in sizes:
             if b == len(x):
                 cos = gradient_cosines(model, x, i, j, y=y, logits=logits)

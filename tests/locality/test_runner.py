@@ -283,4 +283,4 @@ def test_raising_epochs_continues_a_finished_run(tmp_path):
     with pytest.raises(ValueError, match=r"holds another config .*'reg': \(1.0, 2.0\)"):
         run(LocalityConfig(reg=2.0, **TINY), tmp_path / "grown")
     perfect = {"stop_reason": "perfect_train_accuracy", "epochs_run": 3}
-    assert not runner._extends(perfect, LocalityConfig(epochs=10))
+    assert not runner.wants_more_epochs(perfect, LocalityConfig(epochs=10).epochs)

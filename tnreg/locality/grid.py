@@ -127,7 +127,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
         part = [r for r in table if r["reg"] == lam]
         xs = [r["difficulty"] for r in part]
         ax.errorbar(
-            [r["difficulty"] for r in part],
+            xs,
             [100 * r["mean"] for r in part],
             [100 * r["std"] for r in part],
             marker="o",

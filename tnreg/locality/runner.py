@@ -69,6 +69,7 @@ __all__ = [
     "run_point",
     "snapshot_path",
     "stop_reason",
+    "wants_more_epochs",
 ]
 
 #: Accepted task names.
@@ -420,9 +421,17 @@ def _prepare(config: LocalityConfig, out: Path | None) -> None:
     path.write_text(json.dumps(mine, indent=2))
 
 
-def _extends(summary: Mapping[str, Any], config: LocalityConfig) -> bool:
-    """Whether a finished run stopped at an epoch limit that ``config`` raises."""
-    return summary.get("stop_reason") == "max_epochs" and summary["epochs_run"] < config.epochs
+def wants_more_epochs(summary: Mapping[str, Any], epochs: int) -> bool:
+    """Whether a finished run (its ``summary.json``) stopped at an epoch limit below ``epochs``.
+
+    Such a run goes on from its checkpoint when called with ``epochs`` (the sweep asks this too).
+
+    >>> wants_more_epochs({"stop_reason": "max_epochs", "epochs_run": 8}, 16)
+    True
+    >>> wants_more_epochs({"stop_reason": "perfect_train_accuracy", "epochs_run": 8}, 16)
+    False
+    """
+    return summary.get("stop_reason") == "max_epochs" and summary.get("epochs_run", epochs) < epochs
 
 
 def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]:
@@ -440,7 +449,7 @@ def run(config: LocalityConfig, out: str | Path | None = None) -> dict[str, Any]
     _prepare(config, out)
     if out is not None and (out / "summary.json").exists():
         summary = json.loads((out / "summary.json").read_text())
-        if not _extends(summary, config):
+        if not wants_more_epochs(summary, config.epochs):
             return summary
         (out / "summary.json").unlink()  # unfinished again until the new limit
     device = _device(config.device)

@@ -72,11 +72,11 @@ def is_finished(run_dir: Path, config: Mapping[str, Any] | None = None) -> bool:
     if summary is None or summary.get("stop_reason") == "interrupted":
         return False
     wants = config.get("epochs") if config is not None else None
-    return not (
-        summary.get("stop_reason") == "max_epochs"
-        and isinstance(wants, int)
-        and summary.get("epochs_run", wants) < wants
-    )
+    if not isinstance(wants, int):
+        return True
+    from tnreg.locality.runner import wants_more_epochs
+
+    return not wants_more_epochs(summary, wants)
 
 
 def _final(summary: Mapping[str, Any]) -> dict[str, Any]:
